@@ -1,0 +1,124 @@
+"""Liaison: the software a city uses to run its neighborhood liaison program."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from jinja2 import select_autoescape
+
+from liaison.config import INSTANCE_PATH, PROJECT_ROOT, Config, ProductionConfig, check_secret_key, config_from_environment
+
+__all__ = ["create_app"]
+
+
+def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: load config, bind extensions, register blueprints, errors and CLI."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(INSTANCE_PATH),
+    )
+    _load_config(app, config)
+    _check_production_settings(app)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    # Autoescape every template whatever its extension (SECURITY.md pitfall 6).
+    app.jinja_env.autoescape = select_autoescape(default=True, default_for_string=True)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from liaison import errors, security, templating
+    from liaison.cli import liaison_cli
+
+    errors.register_error_handlers(app)
+    security.init_app(app)
+    templating.init_app(app)
+    app.cli.add_command(liaison_cli)
+    # Registered last so it runs first among after_request hooks (Flask runs them in reverse).
+    app.after_request(_end_unit_of_work)
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return app
+
+
+def _end_unit_of_work(response: Any) -> Any:
+    """Return the request's database connection before the session cookie is saved.
+
+    The view has committed what it meant to keep; anything left is discarded. On SQLite every
+    transaction holds the write lock (BEGIN IMMEDIATE), so the session store's own connection
+    would otherwise wait for this one until the busy timeout.
+    """
+    from liaison.extensions import db
+
+    db.session.remove()
+    return response
+
+
+def _load_config(app: Flask, config: type[Config] | Mapping[str, Any] | None) -> None:
+    if config is None:
+        app.config.from_object(config_from_environment())
+    elif isinstance(config, Mapping):
+        app.config.from_object(config.get("CONFIG_CLASS", config_from_environment()))
+        app.config.update({k: v for k, v in config.items() if k != "CONFIG_CLASS"})
+    else:
+        app.config.from_object(config)
+
+
+def _check_production_settings(app: Flask) -> None:
+    if app.config.get("ENV_NAME") != ProductionConfig.ENV_NAME:
+        return
+    problem = check_secret_key(app.config.get("SECRET_KEY"))
+    if problem:
+        raise RuntimeError(f"Refusing to start in production: {problem}")
+
+
+def _init_extensions(app: Flask) -> None:
+    from liaison import ratelimit  # noqa: F401 - registers the database:// limiter storage
+    from liaison.auth.sessions import DatabaseSessionInterface
+    from liaison.database import configure_engine
+    from liaison.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from liaison.i18n import select_locale
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "database://")
+    limiter.init_app(app)
+    app.session_interface = DatabaseSessionInterface()
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please log in to see this page.")
+
+    from liaison.auth.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+
+def _register_blueprints(app: Flask) -> None:
+    from liaison.accounts.views import bp as accounts_bp
+    from liaison.auth.views import bp as auth_bp
+    from liaison.main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(accounts_bp)

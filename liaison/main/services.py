@@ -1,0 +1,90 @@
+"""What the dashboards show, computed in a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from liaison.audit import AuditEvent
+from liaison.auth.models import Role, User
+from liaison.extensions import db
+
+
+@dataclass(frozen=True)
+class CoordinatorSummary:
+    """Headline numbers and recent activity for a coordinator's dashboard."""
+
+    coordinators: int
+    liaisons: int
+    liaisons_without_password: int
+    deactivated: int
+    recent_events: list[AuditEvent]
+
+
+def coordinator_summary(recent: int = 10) -> CoordinatorSummary:
+    """Account counts (one grouped query) and the latest audit events (one query)."""
+    rows = db.session.execute(
+        select(
+            User.role,
+            User.active,
+            (User.password_hash.is_(None)).label("no_password"),
+            func.count(),
+        ).group_by(User.role, User.active, User.password_hash.is_(None))
+    ).all()
+    counts = {"coordinators": 0, "liaisons": 0, "no_password": 0, "deactivated": 0}
+    for role, active, no_password, count in rows:
+        if not active:
+            counts["deactivated"] += count
+            continue
+        if role == Role.COORDINATOR:
+            counts["coordinators"] += count
+        else:
+            counts["liaisons"] += count
+            if no_password:
+                counts["no_password"] += count
+    events = list(
+        db.session.scalars(
+            select(AuditEvent)
+            .options(db.joinedload(AuditEvent.actor))
+            .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+            .limit(recent)
+        )
+    )
+    return CoordinatorSummary(
+        coordinators=counts["coordinators"],
+        liaisons=counts["liaisons"],
+        liaisons_without_password=counts["no_password"],
+        deactivated=counts["deactivated"],
+        recent_events=events,
+    )
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step on a liaison's path through the program."""
+
+    title: str
+    description: str
+    done: bool
+    current: bool
+
+
+def liaison_next_steps(user: User) -> list[Step]:
+    """The program's steps for this liaison, with the one to do next marked current."""
+    has_password = user.has_password
+    definitions = [
+        (_l("Set up your account"), _l("You chose a password and can log in from any device."), has_password),
+        (_l("Join a cohort"), _l("Your coordinator places you in a cohort and schedules your training sessions."), False),
+        (_l("Complete training"), _l("Read each module and pass its quiz. You can retake quizzes."), False),
+        (_l("Get certified"), _l("Your certificate lets you file service requests for your neighbors."), False),
+        (_l("File requests for neighbors"), _l("Enter concerns from community meetings and follow them to closure."), False),
+    ]
+    steps: list[Step] = []
+    current_found = False
+    for title, description, done in definitions:
+        current = not done and not current_found
+        current_found = current_found or current
+        steps.append(Step(str(title), str(description), done, current))
+    return steps

@@ -1,0 +1,79 @@
+"""Template globals: navigation, languages, program name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app, g, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from liaison.auth.models import Role
+from liaison.i18n import LANGUAGE_NAMES
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One entry of the primary navigation."""
+
+    label: Any
+    endpoint: str
+
+    @property
+    def url(self) -> str:
+        return url_for(self.endpoint)
+
+    @property
+    def current(self) -> bool:
+        blueprint = self.endpoint.split(".")[0]
+        return request.endpoint == self.endpoint or (
+            blueprint not in {"main", "auth"} and request.blueprint == blueprint
+        )
+
+
+def navigation() -> list[NavItem]:
+    """The primary navigation for whoever is logged in (none for visitors)."""
+    if g.get("database_unavailable") or not current_user.is_authenticated:
+        return []
+    if current_user.role == Role.COORDINATOR:
+        items = [NavItem(_l("Dashboard"), "main.coordinator_dashboard")]
+        if current_user.is_admin:
+            items.append(NavItem(_l("Accounts"), "accounts.index"))
+    else:
+        items = [NavItem(_l("My dashboard"), "main.liaison_dashboard")]
+    items.append(NavItem(_l("My account"), "auth.account"))
+    return items
+
+
+AUDIT_ACTIONS: dict[str, Any] = {
+    "user.created": _l("Account created"),
+    "user.invitation_sent": _l("Invitation sent"),
+    "user.password_set": _l("Password set"),
+    "user.password_reset_requested": _l("Password reset asked for"),
+    "user.deactivated": _l("Account deactivated"),
+    "user.reactivated": _l("Account reactivated"),
+}
+
+
+def audit_action_label(action: str) -> str:
+    """A readable name for an audit event's action code."""
+    return str(AUDIT_ACTIONS.get(action, action))
+
+
+def init_app(app: Flask) -> None:
+    """Register context processors and filters."""
+    app.add_template_filter(audit_action_label, "audit_action")
+
+    @app.context_processor
+    def inject_globals() -> dict[str, Any]:
+        locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+        return {
+            "program_name": current_app.config["PROGRAM_NAME"],
+            "city_name": current_app.config["CITY_NAME"],
+            "current_locale": locale,
+            "languages": [(code, LANGUAGE_NAMES[code]) for code in current_app.config["LANGUAGES"]],
+            "navigation": navigation,
+            "database_unavailable": g.get("database_unavailable", False),
+        }
