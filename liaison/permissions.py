@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from flask import abort
 from flask_login import current_user, login_required
 
-from liaison.auth.models import Role
+from liaison.auth.models import Role, User
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,6 +41,11 @@ def admin_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
+
+
+def acting_user() -> User:
+    """The logged-in user as a plain model object, for passing to services and audit events."""
+    return current_user._get_current_object()  # type: ignore[no-any-return]
 
 
 coordinator_required = role_required(Role.COORDINATOR)

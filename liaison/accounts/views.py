@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from liaison.accounts import services
 from liaison.accounts.forms import AccountFilterForm, InviteUserForm
@@ -14,9 +13,9 @@ from liaison.auth.models import Role, User
 from liaison.auth.services import create_user, send_invitation
 from liaison.errors import DomainError
 from liaison.extensions import db
-from liaison.forms import apply_domain_error
+from liaison.forms import apply_domain_error, csrf_checked_by_form
 from liaison.htmx import is_htmx
-from liaison.permissions import admin_required
+from liaison.permissions import acting_user, admin_required
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin/accounts")
 PER_PAGE = 50
@@ -43,6 +42,7 @@ def index() -> Any:
 
 
 @bp.route("/invite", methods=["GET", "POST"])
+@csrf_checked_by_form
 @admin_required
 def invite() -> Any:
     form = InviteUserForm()
@@ -54,9 +54,9 @@ def invite() -> Any:
                 role=Role(form.role.data),
                 is_admin=form.is_admin.data and form.role.data == Role.COORDINATOR.value,
                 preferred_language=form.preferred_language.data,
-                actor=current_user,
+                actor=acting_user(),
             )
-            send_invitation(user, actor=current_user)
+            send_invitation(user, actor=acting_user())
         except DomainError as error:
             db.session.rollback()
             apply_domain_error(form, error)
@@ -75,7 +75,7 @@ def resend_invitation(user_id: int) -> Any:
     if user.has_password:
         flash(_("%(name)s has already set a password.", name=user.full_name), "info")
     else:
-        send_invitation(user, actor=current_user)
+        send_invitation(user, actor=acting_user())
         db.session.commit()
         flash(_("Invitation sent again to %(name)s.", name=user.full_name), "success")
     return redirect(url_for("accounts.index"))
@@ -87,7 +87,7 @@ def set_active(user_id: int) -> Any:
     user = _get_user(user_id)
     active = request.form.get("active") == "1"
     try:
-        services.set_account_active(current_user, user, active)
+        services.set_account_active(acting_user(), user, active)
     except DomainError as error:
         if is_htmx():
             return render_template("accounts/_row.html", user=user, error=error.message), 403

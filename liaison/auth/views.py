@@ -13,7 +13,8 @@ from liaison.auth.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm
 from liaison.auth.tokens import TokenPurpose, load_token
 from liaison.errors import DomainError
 from liaison.extensions import db, limiter
-from liaison.forms import apply_domain_error
+from liaison.forms import apply_domain_error, csrf_checked_by_form
+from liaison.permissions import acting_user
 from liaison.urls import safe_next_url
 
 bp = Blueprint("auth", __name__)
@@ -39,6 +40,7 @@ def _start_session(user: Any) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@csrf_checked_by_form
 @limiter.limit(_limit("RATELIMIT_LOGIN_PER_IP"), methods=["POST"])
 @limiter.limit(
     _limit("RATELIMIT_LOGIN_PER_ACCOUNT"), key_func=_login_account_key, methods=["POST"],
@@ -71,6 +73,7 @@ def logout() -> Any:
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@csrf_checked_by_form
 @limiter.limit(_limit("RATELIMIT_PASSWORD_RESET"), methods=["POST"])
 def forgot_password() -> Any:
     form = ForgotPasswordForm()
@@ -103,28 +106,31 @@ def _set_password_from_token(token: str, purpose: TokenPurpose, template: str) -
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
+@csrf_checked_by_form
 def accept_invitation(token: str) -> Any:
     return _set_password_from_token(token, TokenPurpose.INVITATION, "auth/accept_invitation.html")
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@csrf_checked_by_form
 def reset_password(token: str) -> Any:
     return _set_password_from_token(token, TokenPurpose.PASSWORD_RESET, "auth/reset_password.html")
 
 
 @bp.route("/account", methods=["GET", "POST"])
+@csrf_checked_by_form
 @login_required
 def account() -> Any:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_password(current_user, form.current_password.data, form.password.data)
+            services.change_password(acting_user(), form.current_password.data, form.password.data)
         except DomainError as error:
             apply_domain_error(form, error)
         else:
             db.session.commit()
             # set_password ended every session, this one included: start a new one.
-            _start_session(current_user._get_current_object())
+            _start_session(acting_user())
             flash(_("Your password has been changed. Other devices have been logged out."), "success")
             return redirect(url_for("auth.account"))
     status = 422 if request.method == "POST" else 200

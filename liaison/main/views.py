@@ -13,7 +13,7 @@ from liaison.auth.models import Role
 from liaison.auth.services import set_preferred_language
 from liaison.extensions import csrf, db
 from liaison.main import services
-from liaison.permissions import coordinator_required, liaison_required
+from liaison.permissions import acting_user, coordinator_required, liaison_required
 from liaison.urls import safe_next_url
 
 bp = Blueprint("main", __name__)
@@ -42,7 +42,7 @@ def coordinator_dashboard() -> Any:
 @bp.get("/liaison")
 @liaison_required
 def liaison_dashboard() -> Any:
-    steps = services.liaison_next_steps(current_user)
+    steps = services.liaison_next_steps(acting_user())
     return render_template("main/liaison_dashboard.html", steps=steps)
 
 
@@ -54,7 +54,7 @@ def set_language() -> Any:
     if language not in current_app.config["LANGUAGES"]:
         return response
     if current_user.is_authenticated:
-        set_preferred_language(current_user, language)
+        set_preferred_language(acting_user(), language)
         db.session.commit()
     response.set_cookie(
         current_app.config["LANGUAGE_COOKIE_NAME"], language,

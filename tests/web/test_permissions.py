@@ -1,0 +1,89 @@
+"""The permission matrix: every route × every kind of visitor has a declared expected status.
+
+A route added without a line here fails `test_every_route_is_in_the_matrix`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from liaison.auth.models import Role
+
+ROLES = ["anonymous", "liaison", "coordinator", "admin", "deactivated"]
+
+# Statuses: 200 page, 302 redirect (to login for anonymous / deactivated, or onward),
+# 403 wrong role, 404 bad token. POST rows are sent with an empty form.
+LOGIN = 302
+MATRIX: dict[tuple[str, str], dict[str, int]] = {
+    ("main.index", "GET"): dict.fromkeys(ROLES, 200),
+    ("main.healthz", "GET"): dict.fromkeys(ROLES, 200),
+    ("main.dashboard", "GET"): {"anonymous": LOGIN, "liaison": 302, "coordinator": 302, "admin": 302, "deactivated": LOGIN},
+    ("main.coordinator_dashboard", "GET"): {"anonymous": LOGIN, "liaison": 403, "coordinator": 200, "admin": 200, "deactivated": LOGIN},
+    ("main.liaison_dashboard", "GET"): {"anonymous": LOGIN, "liaison": 200, "coordinator": 403, "admin": 403, "deactivated": LOGIN},
+    ("main.set_language", "POST"): dict.fromkeys(ROLES, 302),
+    ("auth.login", "GET"): {"anonymous": 200, "liaison": 302, "coordinator": 302, "admin": 302, "deactivated": 200},
+    ("auth.login", "POST"): {"anonymous": 422, "liaison": 302, "coordinator": 302, "admin": 302, "deactivated": 422},
+    ("auth.logout", "POST"): {"anonymous": LOGIN, "liaison": 302, "coordinator": 302, "admin": 302, "deactivated": LOGIN},
+    ("auth.forgot_password", "GET"): dict.fromkeys(ROLES, 200),
+    ("auth.forgot_password", "POST"): dict.fromkeys(ROLES, 422),
+    ("auth.accept_invitation", "GET"): dict.fromkeys(ROLES, 404),
+    ("auth.accept_invitation", "POST"): dict.fromkeys(ROLES, 404),
+    ("auth.reset_password", "GET"): dict.fromkeys(ROLES, 404),
+    ("auth.reset_password", "POST"): dict.fromkeys(ROLES, 404),
+    ("auth.account", "GET"): {"anonymous": LOGIN, "liaison": 200, "coordinator": 200, "admin": 200, "deactivated": LOGIN},
+    ("auth.account", "POST"): {"anonymous": LOGIN, "liaison": 422, "coordinator": 422, "admin": 422, "deactivated": LOGIN},
+    ("accounts.index", "GET"): {"anonymous": LOGIN, "liaison": 403, "coordinator": 403, "admin": 200, "deactivated": LOGIN},
+    ("accounts.invite", "GET"): {"anonymous": LOGIN, "liaison": 403, "coordinator": 403, "admin": 200, "deactivated": LOGIN},
+    ("accounts.invite", "POST"): {"anonymous": LOGIN, "liaison": 403, "coordinator": 403, "admin": 422, "deactivated": LOGIN},
+    ("accounts.resend_invitation", "POST"): {"anonymous": LOGIN, "liaison": 403, "coordinator": 403, "admin": 302, "deactivated": LOGIN},
+    ("accounts.set_active", "POST"): {"anonymous": LOGIN, "liaison": 403, "coordinator": 403, "admin": 302, "deactivated": LOGIN},
+}
+
+# Values for URL parameters: a token that is not valid, and the id of a bystander account.
+URL_VALUES = {"token": "not-a-valid-token", "user_id": "bystander"}
+
+
+def _routes(app) -> set[tuple[str, str]]:
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            routes.add((rule.endpoint, method))
+    return routes
+
+
+def test_every_route_is_in_the_matrix(app):
+    routes = _routes(app)
+    undeclared = sorted(routes - MATRIX.keys())
+    stale = sorted(MATRIX.keys() - routes)
+    assert not undeclared, f"routes without a declared permission expectation: {undeclared}"
+    assert not stale, f"matrix lines for routes that no longer exist: {stale}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_kind_of_visitor_gets_the_declared_status_on_every_route(app, client, login_as, make_user, role):
+    bystander = make_user(Role.LIAISON)
+    if role != "anonymous":
+        login_as(role)
+    failures = []
+    for (endpoint, method), expected_by_role in sorted(MATRIX.items()):
+        rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+        values = {name: (bystander.id if URL_VALUES[name] == "bystander" else URL_VALUES[name]) for name in rule.arguments}
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(endpoint, **values)
+        response = client.open(url, method=method, data={} if method == "POST" else None)
+        expected = expected_by_role[role]
+        if response.status_code != expected:
+            failures.append(f"{method} {url}: expected {expected}, got {response.status_code}")
+        if endpoint == "auth.logout" and response.status_code == 302 and role != "anonymous":
+            login_as(role)  # logging out ended the session; carry on logged in
+    assert not failures, "\n".join(failures)
+
+
+def test_anonymous_visitors_are_sent_to_login_with_a_way_back(client):
+    response = client.get("/coordinator")
+    assert response.status_code == 302
+    assert response.location.startswith("/login?next=")
