@@ -53,24 +53,48 @@ def postgres_server(database_kind: str) -> Iterator[str | None]:
 _database_numbers = iter(range(1, 1_000_000))
 
 
-@pytest.fixture
-def database_url(postgres_server: str | None, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database for one test."""
-    if postgres_server is None:
-        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
-        return
+@contextmanager
+def _fresh_postgres_database(server_url: str) -> Iterator[str]:
     from sqlalchemy import create_engine
 
     name = f"liaison_test_{next(_database_numbers)}"
-    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def shared_postgres_database(postgres_server: str | None) -> Iterator[str | None]:
+    """One PostgreSQL database for the run; tables are emptied after each test."""
+    if postgres_server is None:
+        yield None
+        return
+    with _fresh_postgres_database(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture
+def database_url(shared_postgres_database: str | None, tmp_path: Path) -> str:
+    """An empty database for one test (SQLite: a new file; PostgreSQL: the shared one, emptied)."""
+    if shared_postgres_database is None:
+        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    return shared_postgres_database
+
+
+@pytest.fixture
+def empty_database_url(postgres_server: str | None, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all, for migration tests."""
+    if postgres_server is None:
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    with _fresh_postgres_database(postgres_server) as url:
+        yield url
 
 
 @pytest.fixture
@@ -92,6 +116,10 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     yield app
     with app.app_context():
         db.session.remove()
+        if db.engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+            with db.engine.begin() as connection:
+                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         db.engine.dispose()
 
 
