@@ -60,12 +60,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 # Compiled catalogs (.mo) are build output, made from the committed .po files.
 translations: deps
-	$(BIN)/pybabel compile -q -f -d liaison/translations
+	$(BIN)/pybabel -q compile -f -d liaison/translations
 
 extract-messages: deps
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location --sort-output \
-		--project=Liaison -o liaison/translations/messages.pot .
-	$(BIN)/pybabel update -q -i liaison/translations/messages.pot -d liaison/translations --no-fuzzy-matching
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -k lazy_ngettext:1,2 \
+		--ignore-dirs='.* __pycache__' --no-location --sort-output --project=Liaison \
+		-o liaison/translations/messages.pot .
+	$(BIN)/pybabel -q update -i liaison/translations/messages.pot -d liaison/translations --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

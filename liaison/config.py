@@ -102,7 +102,8 @@ class Config:
     BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "liaison" / "translations")
     LANGUAGE_COOKIE_NAME = "liaison_lang"
 
-    PROGRAM_NAME = os.environ.get("PROGRAM_NAME", "Neighborhood Liaison Program")
+    # Empty: the translated default, "Neighborhood Liaison Program" / "Programa de Enlaces Comunitarios".
+    PROGRAM_NAME = os.environ.get("PROGRAM_NAME", "")
     CITY_NAME = os.environ.get("CITY_NAME", "Philadelphia")
     # Absolute base URL for links in emails and QR codes (empty: the request's own host).
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")

@@ -33,6 +33,11 @@ class NavItem:
         )
 
 
+def program_name() -> Any:
+    """The program's name as configured, else the default, translated when it is shown."""
+    return current_app.config["PROGRAM_NAME"] or _l("Neighborhood Liaison Program")
+
+
 def navigation() -> list[NavItem]:
     """The primary navigation for whoever is logged in (none for visitors)."""
     if g.get("database_unavailable") or not current_user.is_authenticated:
@@ -70,7 +75,7 @@ def init_app(app: Flask) -> None:
     def inject_globals() -> dict[str, Any]:
         locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
         return {
-            "program_name": current_app.config["PROGRAM_NAME"],
+            "program_name": program_name(),
             "city_name": current_app.config["CITY_NAME"],
             "current_locale": locale,
             "languages": [(code, LANGUAGE_NAMES[code]) for code in current_app.config["LANGUAGES"]],

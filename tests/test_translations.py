@@ -18,7 +18,7 @@ SPANISH_PO = PROJECT_ROOT / "liaison" / "translations" / "es" / "LC_MESSAGES" / 
 # out because Babel otherwise skips every directory whose name starts with "_" (templates/_macros).
 EXTRACT_OPTIONS = [
     "-F", "babel.cfg",
-    "-k", "_l", "-k", "lazy_gettext", "-k", "ngettext:1,2",
+    "-k", "_l", "-k", "lazy_gettext", "-k", "ngettext:1,2", "-k", "lazy_ngettext:1,2",
     "--ignore-dirs", ".* __pycache__",
     "--no-location",
 ]  # fmt: skip

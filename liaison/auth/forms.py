@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from flask import current_app
+from flask_babel import LazyString, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+
+def _password_hint() -> str:
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    return ngettext(
+        "At least %(num)d character. A few unrelated words make a strong password.",
+        "At least %(num)d characters. A few unrelated words make a strong password.",
+        minimum,
+    )
 
 
 class LoginForm(FlaskForm):
@@ -46,7 +57,7 @@ class SetPasswordForm(FlaskForm):
     password = PasswordField(
         _l("New password"),
         validators=[DataRequired(_l("Choose a password.")), Length(max=1024)],
-        description=_l("At least 12 characters. A few unrelated words make a strong password."),
+        description=LazyString(_password_hint),
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(

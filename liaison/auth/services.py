@@ -6,6 +6,7 @@ import logging
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import select
 
 from liaison.audit import record_event
@@ -17,6 +18,7 @@ from liaison.db_types import utcnow
 from liaison.errors import ValidationFailed
 from liaison.extensions import db
 from liaison.mail import queue_mail
+from liaison.templating import program_name
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +54,8 @@ def check_password_strength(password: str, user: User | None = None) -> None:
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(password) < minimum:
         raise ValidationFailed(
-            _l("Use at least %(count)d characters.", count=minimum), field="password"
+            lazy_ngettext("Use at least %(num)d character.", "Use at least %(num)d characters.", minimum),
+            field="password",
         )
     if user is not None and password.strip().lower() == user.email.lower():
         raise ValidationFailed(_l("Do not use your email address as your password."), field="password")
@@ -115,7 +118,7 @@ def send_invitation(user: User, *, actor: User | None = None) -> None:
         address=user.email,
         recipient_id=user.id,
         template="invitation",
-        subject=_l("Welcome to the %(program)s: set your password", program=current_app.config["PROGRAM_NAME"]),
+        subject=_l("Set your password for %(program)s", program=program_name()),
         locale=user.preferred_language,
         user=user,
         link=url_for("auth.accept_invitation", token=token, _external=True),
@@ -137,7 +140,7 @@ def request_password_reset(email: str) -> None:
         address=user.email,
         recipient_id=user.id,
         template="password_reset",
-        subject=_l("Reset your %(program)s password", program=current_app.config["PROGRAM_NAME"]),
+        subject=_l("Reset your password for %(program)s", program=program_name()),
         locale=user.preferred_language,
         user=user,
         link=url_for("auth.reset_password", token=token, _external=True),
