@@ -10,7 +10,14 @@ from typing import Any
 from flask import Flask
 from jinja2 import select_autoescape
 
-from liaison.config import INSTANCE_PATH, PROJECT_ROOT, Config, ProductionConfig, check_secret_key, config_from_environment
+from liaison.config import (
+    INSTANCE_PATH,
+    PROJECT_ROOT,
+    Config,
+    ProductionConfig,
+    check_secret_key,
+    config_from_environment,
+)
 
 __all__ = ["create_app"]
 

@@ -25,9 +25,7 @@ class AuditEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True, info=NOT_PII)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, info=NOT_PII)
-    actor_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user.id", ondelete="SET NULL"), info=NOT_PII
-    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), info=NOT_PII)
     action: Mapped[str] = mapped_column(String(64), info=NOT_PII)
     subject_type: Mapped[str] = mapped_column(String(64), info=NOT_PII)
     subject_id: Mapped[str | None] = mapped_column(String(64), info=NOT_PII)
@@ -64,6 +62,9 @@ def record_event(
     db.session.add(event)
     logger.info(
         "audit %s %s:%s by user %s",
-        action, event.subject_type, event.subject_id, event.actor_id,
+        action,
+        event.subject_type,
+        event.subject_id,
+        event.actor_id,
     )
     return event

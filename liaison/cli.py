@@ -19,8 +19,9 @@ liaison_cli = AppGroup("liaison", help="Liaison administration commands.")
 @click.option("--role", type=click.Choice(["coordinator", "liaison"]), default="coordinator", show_default=True)
 @click.option("--admin", is_flag=True, help="Coordinator who manages accounts, settings and the catalog.")
 @click.option("--language", type=click.Choice(["en", "es"]), default="en", show_default=True)
-@click.option("--invite/--password", default=True, show_default=True,
-              help="Email an invitation link, or ask for a password now.")
+@click.option(
+    "--invite/--password", default=True, show_default=True, help="Email an invitation link, or ask for a password now."
+)
 def create_user_command(email: str, full_name: str, role: str, admin: bool, language: str, invite: bool) -> None:
     """Create an account (and email an invitation to set a password)."""
     from liaison.auth.models import Role
@@ -31,8 +32,12 @@ def create_user_command(email: str, full_name: str, role: str, admin: bool, lang
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"] or None):
         try:
             user = create_user(
-                email=email, full_name=full_name, role=Role(role), password=password,
-                is_admin=admin, preferred_language=language,
+                email=email,
+                full_name=full_name,
+                role=Role(role),
+                password=password,
+                is_admin=admin,
+                preferred_language=language,
             )
             if invite:
                 send_invitation(user)

@@ -8,10 +8,20 @@ from liaison.auth.services import create_user, find_user_by_email
 DEMO_PASSWORD = "liaison-demo"  # noqa: S105 - documented demo credential, refused by deploy-check
 
 DEMO_USERS = [
-    {"email": "coordinator@example.org", "full_name": "Dana Whitfield", "role": Role.COORDINATOR,
-     "is_admin": True, "preferred_language": "en"},
-    {"email": "liaison@example.org", "full_name": "Marisol Ortega", "role": Role.LIAISON,
-     "is_admin": False, "preferred_language": "en"},
+    {
+        "email": "coordinator@example.org",
+        "full_name": "Dana Whitfield",
+        "role": Role.COORDINATOR,
+        "is_admin": True,
+        "preferred_language": "en",
+    },
+    {
+        "email": "liaison@example.org",
+        "full_name": "Marisol Ortega",
+        "role": Role.LIAISON,
+        "is_admin": False,
+        "preferred_language": "en",
+    },
 ]
 
 

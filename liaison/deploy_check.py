@@ -51,9 +51,7 @@ def run_deploy_checks(app: Flask) -> list[str]:
 
     from liaison.auth.models import User
 
-    demo = db.session.scalars(
-        select(User.email).where(User.email.like(f"%{DEMO_EMAIL_DOMAIN}")).limit(1)
-    ).first()
+    demo = db.session.scalars(select(User.email).where(User.email.like(f"%{DEMO_EMAIL_DOMAIN}")).limit(1)).first()
     if demo is not None:
         problems.append("Demo accounts (…@example.org) exist: remove them before going live.")
     return problems

@@ -69,8 +69,12 @@ ERROR_TITLES = {
 
 ERROR_EXPLANATIONS = {
     400: _l("The request could not be understood. Go back and try again."),
-    403: _l("Your account does not have permission for this. If you think it should, contact your program coordinator."),
-    404: _l("The page you asked for does not exist or has moved. Check the address, or start again from the home page."),
+    403: _l(
+        "Your account does not have permission for this. If you think it should, contact your program coordinator."
+    ),
+    404: _l(
+        "The page you asked for does not exist or has moved. Check the address, or start again from the home page."
+    ),
     405: _l("That action is not available here."),
     409: _l("Someone else changed this at the same time. Reload the page and try again."),
     413: _l("The file or form you sent is larger than we accept. Send a smaller file, or split it in parts."),
@@ -90,9 +94,7 @@ def render_error(status: int, description: Any = None) -> tuple[str, int]:
 
 
 def _is_database_down(error: BaseException | None) -> bool:
-    return isinstance(error, OperationalError) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated
-    )
+    return isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
 def _database_unavailable() -> tuple[str, int, dict[str, str]]:
@@ -129,7 +131,9 @@ def register_error_handlers(app: Flask) -> None:
         # A view that can re-render its form with what was typed does so itself (see
         # liaison.forms); this is the fallback for everything else.
         logger.info("CSRF failure on %s: %s", request.endpoint, error.description)
-        return render_error(400, _l("Your session expired or the form was sent twice. Go back, reload the page and send it again."))
+        return render_error(
+            400, _l("Your session expired or the form was sent twice. Go back, reload the page and send it again.")
+        )
 
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError) -> Any:

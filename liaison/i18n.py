@@ -9,9 +9,12 @@ from flask_login import current_user
 def select_locale() -> str:
     """The locale for this request (Flask-Babel calls this once per request)."""
     languages = current_app.config["LANGUAGES"]
-    if not g.get("database_unavailable") and current_user.is_authenticated:
-        if current_user.preferred_language in languages:
-            return current_user.preferred_language
+    if (
+        not g.get("database_unavailable")
+        and current_user.is_authenticated
+        and current_user.preferred_language in languages
+    ):
+        return current_user.preferred_language
     cookie = request.cookies.get(current_app.config["LANGUAGE_COOKIE_NAME"])
     if cookie in languages:
         return cookie

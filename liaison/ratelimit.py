@@ -73,9 +73,7 @@ class DatabaseStorage(Storage):
 
     def get_expiry(self, key: str) -> float:
         with db.engine.connect() as connection:
-            value = connection.execute(
-                select(table.c.expires_at).where(table.c.key == key)
-            ).scalar()
+            value = connection.execute(select(table.c.expires_at).where(table.c.key == key)).scalar()
         return float(value) if value is not None else time.time()
 
     def check(self) -> bool:

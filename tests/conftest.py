@@ -28,7 +28,9 @@ from tests import factories
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--db", choices=["sqlite", "postgresql"], default="sqlite",
+        "--db",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
         help="database the tests run against (postgresql starts a throwaway cluster)",
     )
 
@@ -208,7 +210,11 @@ def count_queries(app: Flask) -> Callable[[], Any]:
         statements: list[str] = []
 
         def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            if not statement.lstrip().upper().startswith(("BEGIN", "PRAGMA", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
+            if (
+                not statement.lstrip()
+                .upper()
+                .startswith(("BEGIN", "PRAGMA", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"))
+            ):
                 statements.append(statement)
 
         with app.app_context():

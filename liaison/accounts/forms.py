@@ -35,9 +35,7 @@ class InviteUserForm(FlaskForm):
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     role = SelectField(_l("Role"), choices=role_choices, validators=[DataRequired()])
-    preferred_language = SelectField(
-        _l("Language for emails"), choices=language_choices, validators=[DataRequired()]
-    )
+    preferred_language = SelectField(_l("Language for emails"), choices=language_choices, validators=[DataRequired()])
     is_admin = BooleanField(
         _l("Administrator (manages accounts, settings and the service catalog)"),
         validators=[Optional()],

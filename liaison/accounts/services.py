@@ -8,7 +8,6 @@ from sqlalchemy import Select, func, or_, select
 from liaison.auth.models import Role, User
 from liaison.auth.services import deactivate_user, reactivate_user
 from liaison.errors import NotAllowed
-from liaison.extensions import db
 
 
 def accounts_query(*, search: str = "", role: str = "", status: str = "") -> Select[tuple[User]]:

@@ -96,8 +96,10 @@ def set_active(user_id: int) -> Any:
     db.session.commit()
     if is_htmx():
         return render_template("accounts/_row.html", user=user)
-    message = _("%(name)s can log in again.", name=user.full_name) if active else _(
-        "%(name)s is deactivated and has been logged out everywhere.", name=user.full_name
+    message = (
+        _("%(name)s can log in again.", name=user.full_name)
+        if active
+        else _("%(name)s is deactivated and has been logged out everywhere.", name=user.full_name)
     )
     flash(message, "success")
     return redirect(url_for("accounts.index"))

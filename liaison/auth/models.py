@@ -29,8 +29,14 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True, info=PII)
     full_name: Mapped[str] = mapped_column(String(200), info=PII)
     role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e],
-             create_constraint=True, name="role"),
+        Enum(
+            Role,
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+            create_constraint=True,
+            name="role",
+        ),
         info=NOT_PII,
     )
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, info=NOT_PII)
@@ -76,9 +82,7 @@ class WebSession(db.Model):
     __tablename__ = "web_session"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True, info=NOT_PII)
-    user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user.id", ondelete="CASCADE"), info=NOT_PII
-    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), info=NOT_PII)
     # Flask's tagged JSON (flash messages, CSRF token, user id); never personal data.
     data: Mapped[str] = mapped_column(Text, default="{}", info=NOT_PII)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, info=NOT_PII)

@@ -91,9 +91,7 @@ class DatabaseSessionInterface(SessionInterface):
         if row is None:
             return DatabaseSession()
         created_at = WebSession.created_at.type.process_result_value(row.created_at, db.engine.dialect)
-        last_active_at = WebSession.last_active_at.type.process_result_value(
-            row.last_active_at, db.engine.dialect
-        )
+        last_active_at = WebSession.last_active_at.type.process_result_value(row.last_active_at, db.engine.dialect)
         now = utcnow()
         if (
             now - last_active_at > app.config["SESSION_IDLE_TIMEOUT"]
@@ -120,10 +118,14 @@ class DatabaseSessionInterface(SessionInterface):
         if not session:
             if session.token is not None:
                 self._delete(session.token)
-                response.delete_cookie(name, domain=domain, path=path,
-                                       secure=self.get_cookie_secure(app),
-                                       httponly=self.get_cookie_httponly(app),
-                                       samesite=self.get_cookie_samesite(app))
+                response.delete_cookie(
+                    name,
+                    domain=domain,
+                    path=path,
+                    secure=self.get_cookie_secure(app),
+                    httponly=self.get_cookie_httponly(app),
+                    samesite=self.get_cookie_samesite(app),
+                )
             return
 
         now = utcnow()
@@ -132,29 +134,31 @@ class DatabaseSessionInterface(SessionInterface):
             session.token = secrets.token_urlsafe(32)
             self._execute(
                 insert(table).values(
-                    id=hash_token(session.token), user_id=user_id,
-                    data=serializer.dumps(dict(session)), created_at=now, last_active_at=now,
+                    id=hash_token(session.token),
+                    user_id=user_id,
+                    data=serializer.dumps(dict(session)),
+                    created_at=now,
+                    last_active_at=now,
                 )
             )
         elif session.modified:
             self._execute(
-                update(table).where(table.c.id == hash_token(session.token))
+                update(table)
+                .where(table.c.id == hash_token(session.token))
                 .values(user_id=user_id, data=serializer.dumps(dict(session)), last_active_at=now)
             )
-        elif (
-            session.last_active_at is None
-            or now - session.last_active_at > app.config["SESSION_TOUCH_INTERVAL"]
-        ):
-            self._execute(
-                update(table).where(table.c.id == hash_token(session.token))
-                .values(last_active_at=now)
-            )
+        elif session.last_active_at is None or now - session.last_active_at > app.config["SESSION_TOUCH_INTERVAL"]:
+            self._execute(update(table).where(table.c.id == hash_token(session.token)).values(last_active_at=now))
         else:
             return
 
         response.set_cookie(
-            name, session.token, domain=domain, path=path,
-            httponly=self.get_cookie_httponly(app), secure=self.get_cookie_secure(app),
+            name,
+            session.token,
+            domain=domain,
+            path=path,
+            httponly=self.get_cookie_httponly(app),
+            secure=self.get_cookie_secure(app),
             samesite=self.get_cookie_samesite(app),
         )
 
@@ -188,8 +192,6 @@ def purge_expired_sessions(now: datetime | None = None) -> int:
     idle_cutoff = now - current_app.config["SESSION_IDLE_TIMEOUT"]
     absolute_cutoff = now - current_app.config["SESSION_ABSOLUTE_TIMEOUT"]
     result = db.session.execute(
-        delete(WebSession).where(
-            (WebSession.last_active_at < idle_cutoff) | (WebSession.created_at < absolute_cutoff)
-        )
+        delete(WebSession).where((WebSession.last_active_at < idle_cutoff) | (WebSession.created_at < absolute_cutoff))
     )
     return result.rowcount or 0

@@ -21,7 +21,7 @@ class TokenPurpose(enum.StrEnum):
     """What a token may be used for; each purpose signs with its own salt."""
 
     INVITATION = "invitation"
-    PASSWORD_RESET = "password-reset"
+    PASSWORD_RESET = "password-reset"  # noqa: S105 - a token purpose, not a password
 
 
 def _serializer(purpose: TokenPurpose) -> URLSafeTimedSerializer:
@@ -46,9 +46,7 @@ def make_token(user: User, purpose: TokenPurpose) -> str:
 def load_token(token: str, purpose: TokenPurpose) -> User | None:
     """The active user the token was made for, or None when it is invalid, used or expired."""
     try:
-        payload = _serializer(purpose).loads(
-            token, max_age=int(_max_age(purpose).total_seconds())
-        )
+        payload = _serializer(purpose).loads(token, max_age=int(_max_age(purpose).total_seconds()))
     except BadData:
         return None
     if not isinstance(payload, dict):

@@ -43,7 +43,9 @@ def _start_session(user: Any) -> None:
 @csrf_checked_by_form
 @limiter.limit(_limit("RATELIMIT_LOGIN_PER_IP"), methods=["POST"])
 @limiter.limit(
-    _limit("RATELIMIT_LOGIN_PER_ACCOUNT"), key_func=_login_account_key, methods=["POST"],
+    _limit("RATELIMIT_LOGIN_PER_ACCOUNT"),
+    key_func=_login_account_key,
+    methods=["POST"],
     deduct_when=_failed_login,
 )
 def login() -> Any:

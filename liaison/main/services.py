@@ -76,10 +76,18 @@ def liaison_next_steps(user: User) -> list[Step]:
     has_password = user.has_password
     definitions = [
         (_l("Set up your account"), _l("You chose a password and can log in from any device."), has_password),
-        (_l("Join a cohort"), _l("Your coordinator places you in a cohort and schedules your training sessions."), False),
+        (
+            _l("Join a cohort"),
+            _l("Your coordinator places you in a cohort and schedules your training sessions."),
+            False,
+        ),
         (_l("Complete training"), _l("Read each module and pass its quiz. You can retake quizzes."), False),
         (_l("Get certified"), _l("Your certificate lets you file service requests for your neighbors."), False),
-        (_l("File requests for neighbors"), _l("Enter concerns from community meetings and follow them to closure."), False),
+        (
+            _l("File requests for neighbors"),
+            _l("Enter concerns from community meetings and follow them to closure."),
+            False,
+        ),
     ]
     steps: list[Step] = []
     current_found = False

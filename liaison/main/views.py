@@ -57,8 +57,11 @@ def set_language() -> Any:
         set_preferred_language(acting_user(), language)
         db.session.commit()
     response.set_cookie(
-        current_app.config["LANGUAGE_COOKIE_NAME"], language,
-        max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
+        current_app.config["LANGUAGE_COOKIE_NAME"],
+        language,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
         secure=current_app.config["SESSION_COOKIE_SECURE"],
     )
     return response

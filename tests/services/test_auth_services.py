@@ -83,7 +83,11 @@ def test_setting_a_password_ends_every_session_of_that_user(app_ctx):
     user = factories.make_liaison()
     other = factories.make_liaison()
     for owner in (user, user, other):
-        db.session.add(WebSession(id=f"s{len(owner.email)}{owner.id}{db.session.query(WebSession).count()}", user_id=owner.id, data="{}"))
+        db.session.add(
+            WebSession(
+                id=f"s{len(owner.email)}{owner.id}{db.session.query(WebSession).count()}", user_id=owner.id, data="{}"
+            )
+        )
     db.session.commit()
     services.set_password(user, "another fine password")
     db.session.commit()

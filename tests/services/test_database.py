@@ -45,7 +45,9 @@ def test_four_processes_incrementing_a_counter_lose_no_update(app, database_url,
         db.engine.dispose()
 
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_increment, args=(database_url, INCREMENTS_PER_PROCESS)) for _ in range(PROCESSES)]
+    workers = [
+        context.Process(target=_increment, args=(database_url, INCREMENTS_PER_PROCESS)) for _ in range(PROCESSES)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:

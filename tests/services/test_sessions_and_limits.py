@@ -39,7 +39,8 @@ def test_the_session_table_holds_a_hash_not_the_cookie(app, client, make_user):
     with app.app_context():
         ids = db.session.scalars(db.select(WebSession.id).where(WebSession.user_id == user.id)).all()
     assert len(ids) == 1
-    assert ids[0] != cookie and len(ids[0]) == 64
+    assert ids[0] != cookie
+    assert len(ids[0]) == 64
 
 
 def test_purging_removes_only_expired_sessions(app, client, make_user):

@@ -14,8 +14,10 @@ def test_the_accounts_list_shows_people_with_their_status(client, login_as, make
     make_user(Role.LIAISON, full_name="Invited Person", password=None)
     make_user(Role.LIAISON, full_name="Gone Person", active=False)
     html = client.get("/admin/accounts/").get_data(as_text=True)
-    assert "Invited Person" in html and "Invited" in html
-    assert "Gone Person" in html and "Deactivated" in html
+    assert "Invited Person" in html
+    assert "Invited" in html
+    assert "Gone Person" in html
+    assert "Deactivated" in html
     assert "Resend invitation" in html
 
 
@@ -24,9 +26,11 @@ def test_search_and_filters_narrow_the_list(client, login_as, make_user):
     make_user(Role.LIAISON, full_name="Alma Torres")
     make_user(Role.COORDINATOR, full_name="Bruno Diaz")
     html = client.get("/admin/accounts/?q=alma").get_data(as_text=True)
-    assert "Alma Torres" in html and "Bruno Diaz" not in html
+    assert "Alma Torres" in html
+    assert "Bruno Diaz" not in html
     html = client.get("/admin/accounts/?role=coordinator").get_data(as_text=True)
-    assert "Bruno Diaz" in html and "Alma Torres" not in html
+    assert "Bruno Diaz" in html
+    assert "Alma Torres" not in html
     assert 'value="alma"' in client.get("/admin/accounts/?q=alma").get_data(as_text=True)
 
 
@@ -43,7 +47,8 @@ def test_the_accounts_list_paginates_with_a_fixed_number_of_queries(app, client,
     login_as("admin")
     with app.test_request_context():
         db.session.add_all(
-            User(email=f"bulk{n}@example.org", full_name=f"Bulk {n}", role=Role.LIAISON, active=True) for n in range(120)
+            User(email=f"bulk{n}@example.org", full_name=f"Bulk {n}", role=Role.LIAISON, active=True)
+            for n in range(120)
         )
         db.session.commit()
     client.get("/admin/accounts/")  # the first page view after login also saves the session
@@ -69,7 +74,8 @@ def test_inviting_a_person_creates_the_account_and_emails_a_link(client, login_a
     assert re.search(r"/invitation/\S+", message.get_content())
     with app.app_context():
         user = db.session.scalars(db.select(User).where(User.email == "rosa@example.org")).one()
-        assert user.password_hash is None and user.preferred_language == "es"
+        assert user.password_hash is None
+        assert user.preferred_language == "es"
         actions = set(db.session.scalars(db.select(AuditEvent.action).where(AuditEvent.actor_id == admin.id)))
     assert {"user.created", "user.invitation_sent"} <= actions
 
@@ -105,7 +111,8 @@ def test_deactivating_from_the_list_with_htmx_swaps_just_the_row(client, login_a
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert html.lstrip().startswith(f'<tr id="account-{target.id}">')
-    assert "Deactivated" in html and "Reactivate" in html
+    assert "Deactivated" in html
+    assert "Reactivate" in html
     again = client.post(f"/admin/accounts/{target.id}/active", data={"active": "1"}, headers={"HX-Request": "true"})
     assert "Deactivate" in again.get_data(as_text=True)
 

@@ -61,8 +61,10 @@ def test_empty_login_fields_get_a_message_next_to_each_field(client):
     response = client.post("/login", data={"email": "", "password": ""})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert 'id="email-error"' in html and "Enter your email address." in html
-    assert 'id="password-error"' in html and "Enter your password." in html
+    assert 'id="email-error"' in html
+    assert "Enter your email address." in html
+    assert 'id="password-error"' in html
+    assert "Enter your password." in html
     assert 'aria-describedby="email-error"' in html
 
 
@@ -95,7 +97,8 @@ def test_changing_the_password_logs_out_other_devices_but_not_this_one(app, make
     login(phone, user.email)
     login(laptop, user.email)
     response = laptop.post(
-        "/account", data={"current_password": PASSWORD, "password": "a new long password", "confirm": "a new long password"}
+        "/account",
+        data={"current_password": PASSWORD, "password": "a new long password", "confirm": "a new long password"},
     )
     assert response.status_code == 302
     assert laptop.get("/liaison").status_code == 200
@@ -105,16 +108,20 @@ def test_changing_the_password_logs_out_other_devices_but_not_this_one(app, make
 def test_changing_the_password_with_a_wrong_current_one_says_so_next_to_that_field(client, login_as):
     login_as("liaison")
     response = client.post(
-        "/account", data={"current_password": "nope", "password": "a new long password", "confirm": "a new long password"}
+        "/account",
+        data={"current_password": "nope", "password": "a new long password", "confirm": "a new long password"},
     )
     assert response.status_code == 422
-    assert re.search(r'id="current_password-error"[^>]*>\s*That is not your current password.', response.get_data(as_text=True))
+    assert re.search(
+        r'id="current_password-error"[^>]*>\s*That is not your current password.', response.get_data(as_text=True)
+    )
 
 
 def test_mismatched_new_passwords_are_reported(client, login_as):
     login_as("liaison")
     response = client.post(
-        "/account", data={"current_password": PASSWORD, "password": "a new long password", "confirm": "different one here"}
+        "/account",
+        data={"current_password": PASSWORD, "password": "a new long password", "confirm": "different one here"},
     )
     assert response.status_code == 422
     assert "The two passwords are not the same." in response.get_data(as_text=True)

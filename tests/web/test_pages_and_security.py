@@ -15,7 +15,14 @@ from tests.conftest import login
 def test_every_page_sends_the_security_headers(client):
     response = client.get("/")
     csp = response.headers["Content-Security-Policy"]
-    for directive in ("default-src 'self'", "script-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'self'"):
+    for directive in (
+        "default-src 'self'",
+        "script-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ):
         assert directive in csp
     assert "unsafe-inline" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
@@ -35,7 +42,9 @@ def test_session_cookie_is_httponly_and_samesite_lax(app, client):
     app.config["WTF_CSRF_ENABLED"] = True  # the login form stores its token in the session
     client.get("/login")
     cookie = client.get_cookie("liaison_session")
-    assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+    assert cookie is not None
+    assert cookie.http_only
+    assert cookie.same_site == "Lax"
     assert len(cookie.value) >= 43  # 256 random bits, URL-safe base64
 
 
@@ -44,7 +53,8 @@ def test_no_page_embeds_an_inline_script(client, login_as):
     for url in ("/", "/coordinator", "/admin/accounts/", "/account"):
         html = client.get(url).get_data(as_text=True)
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), url
-        assert "onclick=" not in html and "javascript:" not in html
+        assert "onclick=" not in html
+        assert "javascript:" not in html
 
 
 def test_htmx_is_configured_safely_and_sends_the_csrf_token(client):
@@ -62,7 +72,8 @@ def test_htmx_is_configured_safely_and_sends_the_csrf_token(client):
 def test_unknown_pages_get_a_404_page_and_htmx_gets_just_the_message(client):
     page = client.get("/no-such-page")
     assert page.status_code == 404
-    assert "<html" in page.get_data(as_text=True) and "Page not found" in page.get_data(as_text=True)
+    assert "<html" in page.get_data(as_text=True)
+    assert "Page not found" in page.get_data(as_text=True)
     fragment = client.get("/no-such-page", headers={"HX-Request": "true"})
     assert fragment.status_code == 404
     assert "<html" not in fragment.get_data(as_text=True)
@@ -84,6 +95,7 @@ def test_a_wrong_method_gets_405_with_allow(client):
 
 def test_an_unexpected_error_gets_the_500_page_not_a_traceback(app, client):
     app.config["PROPAGATE_EXCEPTIONS"] = False
+
     @app.get("/boom-for-test")
     def boom():
         raise RuntimeError("kaboom")
@@ -92,7 +104,8 @@ def test_an_unexpected_error_gets_the_500_page_not_a_traceback(app, client):
     assert response.status_code == 500
     html = response.get_data(as_text=True)
     assert "Something went wrong on our side" in html
-    assert "kaboom" not in html and "Traceback" not in html
+    assert "kaboom" not in html
+    assert "Traceback" not in html
 
 
 def test_when_the_database_is_down_pages_answer_503_with_retry_after(app, client, login_as, monkeypatch):
@@ -147,7 +160,12 @@ def test_state_changes_need_the_csrf_token_even_from_htmx(csrf_app, make_user):
     client = csrf_app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    assert client.post("/login", data={"email": admin.email, "password": "correct horse battery staple", "csrf_token": token}).status_code == 302
+    assert (
+        client.post(
+            "/login", data={"email": admin.email, "password": "correct horse battery staple", "csrf_token": token}
+        ).status_code
+        == 302
+    )
 
     refused = client.post(f"/admin/accounts/{target.id}/active", data={"active": "0"}, headers={"HX-Request": "true"})
     assert refused.status_code == 400
@@ -156,7 +174,8 @@ def test_state_changes_need_the_csrf_token_even_from_htmx(csrf_app, make_user):
     accounts = client.get("/admin/accounts/").get_data(as_text=True)
     header_token = re.search(r'"X-CSRFToken": "([^"]+)"', accounts).group(1)
     accepted = client.post(
-        f"/admin/accounts/{target.id}/active", data={"active": "0"},
+        f"/admin/accounts/{target.id}/active",
+        data={"active": "0"},
         headers={"HX-Request": "true", "X-CSRFToken": header_token},
     )
     assert accepted.status_code == 200
@@ -169,7 +188,8 @@ def test_csrf_tokens_last_as_long_as_the_session_not_one_hour(app):
 
 def test_a_visitor_switches_to_spanish_and_it_is_remembered(client):
     response = client.post("/language", data={"language": "es", "next": "/login"})
-    assert response.status_code == 302 and response.location == "/login"
+    assert response.status_code == 302
+    assert response.location == "/login"
     html = client.get("/login").get_data(as_text=True)
     assert '<html lang="es"' in html
 

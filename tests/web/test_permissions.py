@@ -17,26 +17,92 @@ LOGIN = 302
 MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("main.index", "GET"): dict.fromkeys(ROLES, 200),
     ("main.healthz", "GET"): dict.fromkeys(ROLES, 200),
-    ("main.dashboard", "GET"): {"anonymous": LOGIN, "liaison": 302, "coordinator": 302, "admin": 302, "deactivated": LOGIN},
-    ("main.coordinator_dashboard", "GET"): {"anonymous": LOGIN, "liaison": 403, "coordinator": 200, "admin": 200, "deactivated": LOGIN},
-    ("main.liaison_dashboard", "GET"): {"anonymous": LOGIN, "liaison": 200, "coordinator": 403, "admin": 403, "deactivated": LOGIN},
+    ("main.dashboard", "GET"): {
+        "anonymous": LOGIN,
+        "liaison": 302,
+        "coordinator": 302,
+        "admin": 302,
+        "deactivated": LOGIN,
+    },
+    ("main.coordinator_dashboard", "GET"): {
+        "anonymous": LOGIN,
+        "liaison": 403,
+        "coordinator": 200,
+        "admin": 200,
+        "deactivated": LOGIN,
+    },
+    ("main.liaison_dashboard", "GET"): {
+        "anonymous": LOGIN,
+        "liaison": 200,
+        "coordinator": 403,
+        "admin": 403,
+        "deactivated": LOGIN,
+    },
     ("main.set_language", "POST"): dict.fromkeys(ROLES, 302),
     ("auth.login", "GET"): {"anonymous": 200, "liaison": 302, "coordinator": 302, "admin": 302, "deactivated": 200},
     ("auth.login", "POST"): {"anonymous": 422, "liaison": 302, "coordinator": 302, "admin": 302, "deactivated": 422},
-    ("auth.logout", "POST"): {"anonymous": LOGIN, "liaison": 302, "coordinator": 302, "admin": 302, "deactivated": LOGIN},
+    ("auth.logout", "POST"): {
+        "anonymous": LOGIN,
+        "liaison": 302,
+        "coordinator": 302,
+        "admin": 302,
+        "deactivated": LOGIN,
+    },
     ("auth.forgot_password", "GET"): dict.fromkeys(ROLES, 200),
     ("auth.forgot_password", "POST"): dict.fromkeys(ROLES, 422),
     ("auth.accept_invitation", "GET"): dict.fromkeys(ROLES, 404),
     ("auth.accept_invitation", "POST"): dict.fromkeys(ROLES, 404),
     ("auth.reset_password", "GET"): dict.fromkeys(ROLES, 404),
     ("auth.reset_password", "POST"): dict.fromkeys(ROLES, 404),
-    ("auth.account", "GET"): {"anonymous": LOGIN, "liaison": 200, "coordinator": 200, "admin": 200, "deactivated": LOGIN},
-    ("auth.account", "POST"): {"anonymous": LOGIN, "liaison": 422, "coordinator": 422, "admin": 422, "deactivated": LOGIN},
-    ("accounts.index", "GET"): {"anonymous": LOGIN, "liaison": 403, "coordinator": 403, "admin": 200, "deactivated": LOGIN},
-    ("accounts.invite", "GET"): {"anonymous": LOGIN, "liaison": 403, "coordinator": 403, "admin": 200, "deactivated": LOGIN},
-    ("accounts.invite", "POST"): {"anonymous": LOGIN, "liaison": 403, "coordinator": 403, "admin": 422, "deactivated": LOGIN},
-    ("accounts.resend_invitation", "POST"): {"anonymous": LOGIN, "liaison": 403, "coordinator": 403, "admin": 302, "deactivated": LOGIN},
-    ("accounts.set_active", "POST"): {"anonymous": LOGIN, "liaison": 403, "coordinator": 403, "admin": 302, "deactivated": LOGIN},
+    ("auth.account", "GET"): {
+        "anonymous": LOGIN,
+        "liaison": 200,
+        "coordinator": 200,
+        "admin": 200,
+        "deactivated": LOGIN,
+    },
+    ("auth.account", "POST"): {
+        "anonymous": LOGIN,
+        "liaison": 422,
+        "coordinator": 422,
+        "admin": 422,
+        "deactivated": LOGIN,
+    },
+    ("accounts.index", "GET"): {
+        "anonymous": LOGIN,
+        "liaison": 403,
+        "coordinator": 403,
+        "admin": 200,
+        "deactivated": LOGIN,
+    },
+    ("accounts.invite", "GET"): {
+        "anonymous": LOGIN,
+        "liaison": 403,
+        "coordinator": 403,
+        "admin": 200,
+        "deactivated": LOGIN,
+    },
+    ("accounts.invite", "POST"): {
+        "anonymous": LOGIN,
+        "liaison": 403,
+        "coordinator": 403,
+        "admin": 422,
+        "deactivated": LOGIN,
+    },
+    ("accounts.resend_invitation", "POST"): {
+        "anonymous": LOGIN,
+        "liaison": 403,
+        "coordinator": 403,
+        "admin": 302,
+        "deactivated": LOGIN,
+    },
+    ("accounts.set_active", "POST"): {
+        "anonymous": LOGIN,
+        "liaison": 403,
+        "coordinator": 403,
+        "admin": 302,
+        "deactivated": LOGIN,
+    },
 }
 
 # Values for URL parameters: a token that is not valid, and the id of a bystander account.
@@ -69,7 +135,9 @@ def test_each_kind_of_visitor_gets_the_declared_status_on_every_route(app, clien
     failures = []
     for (endpoint, method), expected_by_role in sorted(MATRIX.items()):
         rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-        values = {name: (bystander.id if URL_VALUES[name] == "bystander" else URL_VALUES[name]) for name in rule.arguments}
+        values = {
+            name: (bystander.id if URL_VALUES[name] == "bystander" else URL_VALUES[name]) for name in rule.arguments
+        }
         with app.test_request_context():
             from flask import url_for
 

@@ -1,0 +1,109 @@
+"""The `flask liaison ...` commands."""
+
+from __future__ import annotations
+
+from liaison.auth.models import Role, User
+from liaison.auth.services import authenticate
+from liaison.extensions import db
+
+
+def _users(app) -> list[tuple[str, Role, bool]]:
+    with app.app_context():
+        return [(u.email, u.role, u.is_admin) for u in db.session.scalars(db.select(User).order_by(User.email))]
+
+
+def test_seed_demo_creates_the_demo_accounts_once(app, runner):
+    first = runner.invoke(args=["liaison", "seed-demo"])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(args=["liaison", "seed-demo"])
+    assert second.exit_code == 0
+    assert "Demo program ready." in second.output
+    users = _users(app)
+    assert ("coordinator@example.org", Role.COORDINATOR, True) in users
+    assert ("liaison@example.org", Role.LIAISON, False) in users
+    assert len(users) == len(set(users))
+
+
+def test_demo_accounts_log_in_with_the_documented_password(app, runner):
+    runner.invoke(args=["liaison", "seed-demo"])
+    with app.test_request_context():
+        assert authenticate("coordinator@example.org", "liaison-demo") is not None
+        assert authenticate("liaison@example.org", "liaison-demo") is not None
+
+
+def test_create_user_sends_an_invitation(app, runner, outbox):
+    result = runner.invoke(
+        args=["liaison", "create-user", "--email", "New@Example.org", "--name", "New Coordinator", "--admin"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "sent an invitation" in result.output
+    [message] = outbox()
+    assert message["To"] == "new@example.org"
+    assert "/invitation/" in message.get_content()
+    assert ("new@example.org", Role.COORDINATOR, True) in _users(app)
+
+
+def test_create_user_with_a_password_asks_for_it_twice(app, runner):
+    result = runner.invoke(
+        args=["liaison", "create-user", "--email", "p@example.org", "--name", "P", "--role", "liaison", "--password"],
+        input="a good long password\na good long password\n",
+    )
+    assert result.exit_code == 0, result.output
+    with app.test_request_context():
+        assert authenticate("p@example.org", "a good long password") is not None
+
+
+def test_create_user_refuses_a_duplicate_email_with_a_message(runner):
+    runner.invoke(args=["liaison", "create-user", "--email", "d@example.org", "--name", "D"])
+    result = runner.invoke(args=["liaison", "create-user", "--email", "D@example.org", "--name", "D"])
+    assert result.exit_code != 0
+    assert "An account with this email already exists." in result.output
+
+
+def test_deploy_check_lists_every_insecure_setting_of_a_test_setup(app, runner):
+    runner.invoke(args=["liaison", "seed-demo"])
+    result = runner.invoke(args=["liaison", "deploy-check"])
+    assert result.exit_code == 1
+    for problem in (
+        "TESTING is on",
+        "SESSION_COOKIE_SECURE is off",
+        "process memory",
+        "Demo accounts",
+        "CSRF protection is off",
+    ):
+        assert problem in result.output
+
+
+def test_deploy_check_passes_a_production_setup(app, runner):
+    app.config.update(
+        TESTING=False,
+        SESSION_COOKIE_SECURE=True,
+        WTF_CSRF_ENABLED=True,
+        RATELIMIT_STORAGE_URI="database://",
+        SECRET_KEY="x" * 64,
+    )
+    result = runner.invoke(args=["liaison", "deploy-check"])
+    assert result.exit_code == 0, result.output
+    assert "No problems found." in result.output
+
+
+def test_deploy_check_refuses_a_weak_secret_key_and_debug(app, runner):
+    app.config.update(
+        TESTING=False, SESSION_COOKIE_SECURE=True, WTF_CSRF_ENABLED=True, RATELIMIT_STORAGE_URI="database://"
+    )
+    app.config["SECRET_KEY"] = "short"
+    result = runner.invoke(args=["liaison", "deploy-check"])
+    assert result.exit_code == 1
+    assert "SECRET_KEY is shorter" in result.output
+    # The CLI resets app.debug from FLASK_DEBUG, so the debug check is asked directly.
+    from liaison.deploy_check import run_deploy_checks
+
+    app.debug = True
+    with app.app_context():
+        assert any("Debug mode is on" in problem for problem in run_deploy_checks(app))
+
+
+def test_purge_expired_reports_what_it_removed(runner):
+    result = runner.invoke(args=["liaison", "purge-expired"])
+    assert result.exit_code == 0
+    assert "Removed 0 expired session(s) and 0 rate-limit counter(s)." in result.output
