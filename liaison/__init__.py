@@ -32,6 +32,10 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     )
     _load_config(app, config)
     _check_production_settings(app)
+    if proxies := app.config["TRUSTED_PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     # Autoescape every template whatever its extension (SECURITY.md pitfall 6).

@@ -112,6 +112,10 @@ class Config:
     OPEN311_API_KEY = os.environ.get("OPEN311_API_KEY", "")
     CERTIFICATE_VALID_DAYS = _env_int("CERTIFICATE_VALID_DAYS", 365)
 
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted
+    # (needed for per-address rate limits and https URLs behind a load balancer).
+    TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)
+
     # Seconds a client is told to wait when the database does not answer.
     DATABASE_RETRY_AFTER = 30
     # Strict-Transport-Security is only sent by production (behind HTTPS).

@@ -52,3 +52,25 @@ def test_engines_check_connections_before_use(app):
 def test_request_size_limits_are_set_on_purpose(app):
     assert app.config["MAX_CONTENT_LENGTH"] == 6 * 1024 * 1024
     assert app.config["MAX_FORM_PARTS"] >= 10_000
+
+
+def test_behind_a_trusted_proxy_rate_limits_see_the_visitors_address(app_config):
+    app_config.update(TRUSTED_PROXY_COUNT=1, RATELIMIT_LOGIN_PER_IP="2 per 5 minutes")
+    app = create_app(app_config)
+    from liaison.extensions import db
+
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    for _ in range(2):
+        client.post(
+            "/login", data={"email": "a@example.org", "password": "x"}, headers={"X-Forwarded-For": "203.0.113.5"}
+        )
+    blocked = client.post(
+        "/login", data={"email": "b@example.org", "password": "x"}, headers={"X-Forwarded-For": "203.0.113.5"}
+    )
+    other = client.post(
+        "/login", data={"email": "b@example.org", "password": "x"}, headers={"X-Forwarded-For": "198.51.100.7"}
+    )
+    assert blocked.status_code == 429
+    assert other.status_code == 422

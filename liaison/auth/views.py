@@ -33,6 +33,13 @@ def _limit(name: str) -> Any:
     return lambda: current_app.config[name]
 
 
+def _adopt_language_choice(user: Any) -> None:
+    # The language picked on this device before logging in is the person's latest choice.
+    chosen = request.cookies.get(current_app.config["LANGUAGE_COOKIE_NAME"])
+    if chosen in current_app.config["LANGUAGES"]:
+        services.set_preferred_language(user, chosen)
+
+
 def _start_session(user: Any) -> None:
     # A fresh session id at login defeats session fixation.
     session.regenerate()
@@ -55,6 +62,7 @@ def login() -> Any:
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
+            _adopt_language_choice(user)
             db.session.commit()
             _start_session(user)
             return redirect(safe_next_url(request.args.get("next")) or url_for("main.dashboard"))
@@ -98,6 +106,7 @@ def _set_password_from_token(token: str, purpose: TokenPurpose, template: str) -
         except DomainError as error:
             apply_domain_error(form, error)
         else:
+            _adopt_language_choice(user)
             db.session.commit()
             logout_user()
             _start_session(user)

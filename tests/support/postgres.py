@@ -49,18 +49,23 @@ def throwaway_cluster() -> Iterator[str]:
     user = "postgres"
     subprocess.run(
         _as_server_user([_bin("initdb"), "--no-sync", "-U", user, "-A", "trust", "-E", "UTF8", "-D", str(data)]),
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     options = f"-c listen_addresses='' -c unix_socket_directories={socket_dir} -c port={PORT} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     subprocess.run(
-        _as_server_user([_bin("pg_ctl"), "-D", str(data), "-o", options, "-w", "-l", str(root / "server.log"), "start"]),
-        check=True, capture_output=True,
+        _as_server_user(
+            [_bin("pg_ctl"), "-D", str(data), "-o", options, "-w", "-l", str(root / "server.log"), "start"]
+        ),
+        check=True,
+        capture_output=True,
     )
     try:
         yield f"postgresql+psycopg://{user}@/postgres?host={socket_dir}&port={PORT}"
     finally:
         subprocess.run(
             _as_server_user([_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
-            capture_output=True, check=False,
+            capture_output=True,
+            check=False,
         )
         shutil.rmtree(root, ignore_errors=True)

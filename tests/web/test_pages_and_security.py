@@ -219,3 +219,10 @@ def test_large_requests_are_refused_with_a_413_page(app, client):
     response = client.post("/login", data={"email": "a" * 5000, "password": "b"})
     assert response.status_code == 413
     assert "larger than we accept" in response.get_data(as_text=True)
+
+
+def test_a_language_chosen_before_logging_in_is_kept_after_it(client, make_user):
+    user = make_user(Role.LIAISON, preferred_language="en")
+    client.post("/language", data={"language": "es", "next": "/login"})
+    login(client, user.email)
+    assert '<html lang="es"' in client.get("/liaison").get_data(as_text=True)
