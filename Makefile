@@ -32,10 +32,10 @@ test-postgresql: system-deps deps translations
 
 lint: deps
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check liaison tests benchmarks
+	$(BIN)/ruff format --check .
 
 format: deps
-	$(BIN)/ruff format liaison tests benchmarks
+	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 bench: system-deps deps translations
