@@ -92,6 +92,7 @@ def _check_production_settings(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    from liaison import models  # noqa: F401 - every table in the metadata
     from liaison import ratelimit  # noqa: F401 - registers the database:// limiter storage
     from liaison.auth.sessions import DatabaseSessionInterface
     from liaison.database import configure_engine
@@ -128,8 +129,16 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from liaison.accounts.views import bp as accounts_bp
     from liaison.auth.views import bp as auth_bp
+    from liaison.enrollment.apply_views import bp as apply_bp
+    from liaison.enrollment.cohorts_views import bp as cohorts_bp
+    from liaison.enrollment.queue_views import bp as queue_bp
+    from liaison.enrollment.sessions_views import bp as sessions_bp
     from liaison.main.views import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(apply_bp)
+    app.register_blueprint(queue_bp, url_prefix="/coordinator/applications")
+    app.register_blueprint(cohorts_bp, url_prefix="/coordinator/cohorts")
+    app.register_blueprint(sessions_bp)

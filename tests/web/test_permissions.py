@@ -1,13 +1,24 @@
 """The permission matrix: every route × every kind of visitor has a declared expected status.
 
-A route added without a line here fails `test_every_route_is_in_the_matrix`.
+A route added without a line here (or in a `tests/web/matrix_<feature>.py` module's MATRIX)
+fails `test_every_route_is_in_the_matrix`.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from datetime import timedelta
+
 import pytest
 
+import tests.web
 from liaison.auth.models import Role
+from liaison.db_types import utcnow
+from liaison.enrollment import services as enrollment
+from liaison.enrollment import sessions as training_sessions
+from liaison.enrollment.models import GroupType, SessionKind
+from liaison.extensions import db
 
 ROLES = ["anonymous", "liaison", "coordinator", "admin", "deactivated"]
 
@@ -105,8 +116,53 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     },
 }
 
-# Values for URL parameters: a token that is not valid, and the id of a bystander account.
-URL_VALUES = {"token": "not-a-valid-token", "user_id": "bystander"}
+for _module in pkgutil.iter_modules(tests.web.__path__):
+    if _module.name.startswith("matrix_"):
+        MATRIX.update(importlib.import_module(f"tests.web.{_module.name}").MATRIX)
+
+
+@pytest.fixture
+def world(app, make_user):
+    """One of every record a URL can name: ids for URL parameters."""
+    admin = make_user(Role.COORDINATOR, is_admin=True)
+    bystander = make_user(Role.LIAISON)
+    with app.test_request_context():
+        actor = db.session.get(type(admin), admin.id)
+        cohort = enrollment.create_cohort(actor, enrollment.CohortInput(name="Matrix cohort", capacity=10))
+        applicant = enrollment.submit_application(
+            enrollment.ApplicationInput(
+                full_name="Bystander Applicant",
+                email="bystander.applicant@example.org",
+                group_type=GroupType.BLOCK_CLUB,
+                consent=True,
+            )
+        )
+        member_application = enrollment.submit_application(
+            enrollment.ApplicationInput(full_name="Member", email="member@example.org", consent=True)
+        )
+        membership = enrollment.approve_application(actor, member_application, cohort.id)
+        start = utcnow() + timedelta(days=3)
+        session = training_sessions.schedule_session(
+            actor,
+            cohort,
+            training_sessions.SessionInput(
+                title="Matrix session",
+                kind=SessionKind.IN_PERSON,
+                starts_at=start,
+                ends_at=start + timedelta(hours=2),
+                location="Library",
+            ),
+        )
+        db.session.commit()
+        values = {
+            "token": "not-a-valid-token",
+            "user_id": bystander.id,
+            "cohort_id": cohort.id,
+            "application_id": applicant.id,
+            "membership_id": membership.id,
+            "session_id": session.id,
+        }
+    return values
 
 
 def _routes(app) -> set[tuple[str, str]]:
@@ -128,16 +184,13 @@ def test_every_route_is_in_the_matrix(app):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_each_kind_of_visitor_gets_the_declared_status_on_every_route(app, client, login_as, make_user, role):
-    bystander = make_user(Role.LIAISON)
+def test_each_kind_of_visitor_gets_the_declared_status_on_every_route(app, client, login_as, world, role):
     if role != "anonymous":
         login_as(role)
     failures = []
     for (endpoint, method), expected_by_role in sorted(MATRIX.items()):
         rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-        values = {
-            name: (bystander.id if URL_VALUES[name] == "bystander" else URL_VALUES[name]) for name in rule.arguments
-        }
+        values = {name: world[name] for name in rule.arguments}
         with app.test_request_context():
             from flask import url_for
 

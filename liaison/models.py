@@ -1,0 +1,26 @@
+"""Every model, imported in one place so the metadata is complete for migrations and create_all."""
+
+from liaison.audit import AuditEvent
+from liaison.auth.models import User, WebSession
+from liaison.enrollment.models import (
+    Application,
+    Attendance,
+    Cohort,
+    Membership,
+    TrainingSession,
+    cohort_coordinator,
+)
+from liaison.ratelimit import RateLimitCounter
+
+__all__ = [
+    "Application",
+    "Attendance",
+    "AuditEvent",
+    "Cohort",
+    "Membership",
+    "RateLimitCounter",
+    "TrainingSession",
+    "User",
+    "WebSession",
+    "cohort_coordinator",
+]
