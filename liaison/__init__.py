@@ -92,8 +92,10 @@ def _check_production_settings(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from liaison import models  # noqa: F401 - every table in the metadata
-    from liaison import ratelimit  # noqa: F401 - registers the database:// limiter storage
+    from liaison import (
+        models,  # noqa: F401 - every table in the metadata
+        ratelimit,  # noqa: F401 - registers the database:// limiter storage
+    )
     from liaison.auth.sessions import DatabaseSessionInterface
     from liaison.database import configure_engine
     from liaison.extensions import babel, csrf, db, limiter, login_manager, migrate
