@@ -107,3 +107,27 @@ def test_purge_expired_reports_what_it_removed(runner):
     result = runner.invoke(args=["liaison", "purge-expired"])
     assert result.exit_code == 0
     assert "Removed 0 expired session(s) and 0 rate-limit counter(s)." in result.output
+
+
+def test_the_demo_program_has_applications_in_every_state_cohorts_and_attendance(app, runner):
+    from liaison.enrollment import services as enrollment
+    from liaison.enrollment.models import ApplicationStatus, Attendance, TrainingSession
+
+    runner.invoke(args=["liaison", "seed-demo"])
+    runner.invoke(args=["liaison", "seed-demo"])
+    with app.app_context():
+        counts = enrollment.application_counts()
+        for status in (
+            ApplicationStatus.SUBMITTED,
+            ApplicationStatus.APPROVED,
+            ApplicationStatus.WAITLISTED,
+            ApplicationStatus.DECLINED,
+        ):
+            assert counts[status] > 0, status
+        overview = enrollment.cohorts_overview()
+        assert len(overview) == 2
+        assert all(members > 0 for _, members in overview)
+        assert db.session.query(TrainingSession).count() >= 3
+        assert db.session.query(Attendance).filter_by(present=True).count() > 0
+        liaison = db.session.scalars(db.select(User).where(User.email == "liaison@example.org")).one()
+        assert enrollment.active_membership(liaison.id) is not None
