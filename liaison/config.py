@@ -84,6 +84,7 @@ class Config:
     RATELIMIT_LOGIN_PER_IP = os.environ.get("RATELIMIT_LOGIN_PER_IP", "20 per 5 minutes")
     RATELIMIT_LOGIN_PER_ACCOUNT = os.environ.get("RATELIMIT_LOGIN_PER_ACCOUNT", "5 per 5 minutes")
     RATELIMIT_PASSWORD_RESET = os.environ.get("RATELIMIT_PASSWORD_RESET", "5 per hour")
+    RATELIMIT_APPLY = os.environ.get("RATELIMIT_APPLY", "10 per hour")
 
     # Mail: SMTP when MAIL_SERVER is set, otherwise .eml files in instance/outbox/.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")

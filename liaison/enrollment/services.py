@@ -336,8 +336,14 @@ def application_counts() -> dict[ApplicationStatus, int]:
     return counts
 
 
+def cohort_neighborhoods() -> list[str]:
+    """Neighborhoods of the program's cohorts: the public suggestion list (no visitor-typed text)."""
+    names = db.session.scalars(select(Cohort.neighborhood).where(Cohort.neighborhood != "").distinct()).all()
+    return sorted(set(names), key=str.lower)
+
+
 def neighborhoods() -> list[str]:
-    """Every neighborhood named in applications or cohorts, for filter lists."""
+    """Every neighborhood named in applications or cohorts, for coordinators' filter lists."""
     names = db.session.scalars(
         select(Application.neighborhood)
         .where(Application.neighborhood != "")
