@@ -160,7 +160,8 @@ def cohort_sessions(cohort_id: int) -> list[tuple[TrainingSession, int]]:
     """All of a cohort's sessions with how many attended each (one query)."""
     present = (
         select(Attendance.session_id, func.count().label("present"))
-        .where(Attendance.present.is_(True))
+        .join(TrainingSession, TrainingSession.id == Attendance.session_id)
+        .where(Attendance.present.is_(True), TrainingSession.cohort_id == cohort_id)
         .group_by(Attendance.session_id)
         .subquery()
     )

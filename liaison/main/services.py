@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
+from flask_babel import format_date, format_time
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from liaison.audit import AuditEvent
 from liaison.auth.models import Role, User
+from liaison.enrollment.models import Cohort, TrainingSession
+from liaison.enrollment.services import active_membership
+from liaison.enrollment.sessions import sessions_attended, upcoming_sessions
 from liaison.extensions import db
 
 
@@ -71,17 +76,36 @@ class Step:
     current: bool
 
 
-def liaison_next_steps(user: User) -> list[Step]:
-    """The program's steps for this liaison, with the one to do next marked current."""
+def liaison_next_steps(
+    user: User, *, in_cohort: bool = False, next_session: TrainingSession | None = None
+) -> list[Step]:
+    """The program's steps for this liaison, with the one to do next marked current.
+
+    The current step's text fits where they are: waiting for a cohort, or their next session.
+    """
     has_password = user.has_password
+    if next_session is not None:
+        training = _l(
+            "Attend your next session on %(date)s at %(time)s. Then read each module and pass its quiz.",
+            date=format_date(next_session.starts_at, "full"),
+            time=format_time(next_session.starts_at, "short"),
+        )
+    elif in_cohort:
+        training = _l(
+            "Your coordinator will schedule your training sessions. Read each module and pass its quiz; you can retake quizzes."
+        )
+    else:
+        training = _l("Read each module and pass its quiz. You can retake quizzes.")
     definitions = [
         (_l("Set up your account"), _l("You chose a password and can log in from any device."), has_password),
         (
             _l("Join a cohort"),
-            _l("Your coordinator places you in a cohort and schedules your training sessions."),
-            False,
+            _l("You are in a cohort: the group you train with.")
+            if in_cohort
+            else _l("Your coordinator will place you in a cohort and schedule your training sessions."),
+            in_cohort,
         ),
-        (_l("Complete training"), _l("Read each module and pass its quiz. You can retake quizzes."), False),
+        (_l("Complete training"), training, False),
         (_l("Get certified"), _l("Your certificate lets you file service requests for your neighbors."), False),
         (
             _l("File requests for neighbors"),
@@ -96,3 +120,32 @@ def liaison_next_steps(user: User) -> list[Step]:
         current_found = current_found or current
         steps.append(Step(str(title), str(description), done, current))
     return steps
+
+
+@dataclass(frozen=True)
+class LiaisonDashboard:
+    """A liaison's cohort, their upcoming sessions, how many they attended, and their steps."""
+
+    cohort: Cohort | None
+    upcoming: list[TrainingSession]
+    sessions_attended: int
+    steps: list[Step]
+
+    @property
+    def next_session(self) -> TrainingSession | None:
+        return self.upcoming[0] if self.upcoming else None
+
+
+def liaison_dashboard(user: User, *, now: datetime | None = None) -> LiaisonDashboard:
+    """Everything the liaison dashboard shows, in the same few queries whatever the history."""
+    membership = active_membership(user.id)
+    if membership is None:
+        return LiaisonDashboard(cohort=None, upcoming=[], sessions_attended=0, steps=liaison_next_steps(user))
+    cohort = membership.cohort
+    upcoming = upcoming_sessions(cohort.id, now=now)
+    return LiaisonDashboard(
+        cohort=cohort,
+        upcoming=upcoming,
+        sessions_attended=sessions_attended(user.id, cohort.id),
+        steps=liaison_next_steps(user, in_cohort=True, next_session=upcoming[0] if upcoming else None),
+    )

@@ -42,8 +42,8 @@ def coordinator_dashboard() -> Any:
 @bp.get("/liaison")
 @liaison_required
 def liaison_dashboard() -> Any:
-    steps = services.liaison_next_steps(acting_user())
-    return render_template("main/liaison_dashboard.html", steps=steps)
+    dashboard = services.liaison_dashboard(acting_user())
+    return render_template("main/liaison_dashboard.html", dashboard=dashboard, steps=dashboard.steps)
 
 
 @bp.post("/language")
