@@ -11,13 +11,21 @@ from liaison.enrollment.models import (
     cohort_coordinator,
 )
 from liaison.ratelimit import RateLimitCounter
+from liaison.training.models import Choice, Module, ModuleRead, Question, Quiz, QuizAccommodation, QuizAttempt
 
 __all__ = [
     "Application",
     "Attendance",
     "AuditEvent",
+    "Choice",
     "Cohort",
     "Membership",
+    "Module",
+    "ModuleRead",
+    "Question",
+    "Quiz",
+    "QuizAccommodation",
+    "QuizAttempt",
     "RateLimitCounter",
     "TrainingSession",
     "User",
