@@ -136,6 +136,9 @@ def _register_blueprints(app: Flask) -> None:
     from liaison.enrollment.queue_views import bp as queue_bp
     from liaison.enrollment.sessions_views import bp as sessions_bp
     from liaison.main.views import bp as main_bp
+    from liaison.training.authoring_views import bp as authoring_bp
+    from liaison.training.oversight_views import bp as oversight_bp
+    from liaison.training.views import bp as training_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -144,3 +147,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(queue_bp, url_prefix="/coordinator/applications")
     app.register_blueprint(cohorts_bp, url_prefix="/coordinator/cohorts")
     app.register_blueprint(sessions_bp)
+    app.register_blueprint(training_bp, url_prefix="/training")
+    app.register_blueprint(authoring_bp, url_prefix="/coordinator/training")
+    app.register_blueprint(oversight_bp, url_prefix="/coordinator/training")

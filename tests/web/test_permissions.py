@@ -19,6 +19,8 @@ from liaison.enrollment import services as enrollment
 from liaison.enrollment import sessions as training_sessions
 from liaison.enrollment.models import GroupType, SessionKind
 from liaison.extensions import db
+from liaison.training import services as training
+from liaison.training.models import QuestionKind
 
 ROLES = ["anonymous", "liaison", "coordinator", "admin", "deactivated"]
 
@@ -153,6 +155,21 @@ def world(app, make_user):
                 location="Library",
             ),
         )
+        other_liaison = db.session.get(type(admin), bystander.id)
+        module = training.create_module(actor, training.ModuleInput(title={"en": "Matrix module"}, body={"en": "Text"}))
+        quiz = training.save_quiz_settings(actor, module, training.QuizSettings())
+        question = training.add_question(
+            actor,
+            quiz,
+            training.QuestionInput(
+                kind=QuestionKind.TRUE_FALSE,
+                prompt={"en": "True?"},
+                explanation={"en": "Yes."},
+                choices=[training.ChoiceInput({"en": "True"}, True), training.ChoiceInput({"en": "False"})],
+            ),
+        )
+        training.set_module_published(actor, module, True)
+        attempt = training.start_attempt(other_liaison, quiz, language="en")
         db.session.commit()
         values = {
             "token": "not-a-valid-token",
@@ -161,6 +178,11 @@ def world(app, make_user):
             "application_id": applicant.id,
             "membership_id": membership.id,
             "session_id": session.id,
+            "module_id": module.id,
+            "quiz_id": quiz.id,
+            "question_id": question.id,
+            # An attempt of another liaison: a liaison using this id must get 404.
+            "attempt_id": attempt.id,
         }
     return values
 
