@@ -93,6 +93,7 @@ def _check_production_settings(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from liaison import (
+        database,
         models,  # noqa: F401 - every table in the metadata
         ratelimit,  # noqa: F401 - registers the database:// limiter storage
     )
@@ -104,6 +105,7 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+    database.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

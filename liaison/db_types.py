@@ -41,6 +41,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, lowercased, with % and _ taken literally.
+
+    Use with `.like(pattern, escape="\\")`.
+    """
+    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 # Column info marking data about a person, so exports, logs and retention can find it.
 PII = {"pii": True}
 NOT_PII = {"pii": False}

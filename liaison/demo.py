@@ -16,6 +16,7 @@ from liaison.enrollment import services as enrollment
 from liaison.enrollment import sessions as training
 from liaison.enrollment.models import ApplicationSource, Cohort, CohortStatus, GroupType, SessionKind
 from liaison.extensions import db
+from liaison.training.seed import load_curriculum
 
 DEMO_PASSWORD = "liaison-demo"  # noqa: S105 - documented demo credential, refused by deploy-check
 
@@ -174,12 +175,16 @@ def seed_demo() -> list[str]:
             create_user(password=DEMO_PASSWORD, **spec)
             created.append(spec["email"])
     coordinator = find_user_by_email("coordinator@example.org")
-    assert coordinator is not None
+    if coordinator is None:  # pragma: no cover - created just above
+        raise RuntimeError("the demo coordinator is missing")
     db.session.flush()
 
     if db.session.scalar(select(Cohort.id).limit(1)) is None:
         _seed_program(coordinator)
         created.append("cohorts, applications and sessions")
+    modules = load_curriculum(coordinator)
+    if modules:
+        created.append(f"{len(modules)} training modules")
     return created
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, session
+from flask import Flask, Response, current_app, request, session
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -41,6 +42,21 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+def strip_nul_characters() -> None:
+    """Remove NUL characters from submitted form fields before any view reads them.
+
+    A NUL is never meaningful in typed text; PostgreSQL refuses it in text columns (a 500)
+    while SQLite stores it. Uploaded files are checked by their own parsers.
+    """
+    if request.method not in ("POST", "PUT", "PATCH") or not request.form:
+        return
+    if not any("\x00" in value for value in request.form.values()):
+        return
+    cleaned = MultiDict([(key, value.replace("\x00", "")) for key, value in request.form.items(multi=True)])
+    request.__dict__["form"] = ImmutableMultiDict(cleaned)
+
+
 def init_app(app: Flask) -> None:
-    """Register the header hook."""
+    """Register the header hook and the input clean-up."""
     app.after_request(set_security_headers)
+    app.before_request(strip_nul_characters)

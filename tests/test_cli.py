@@ -131,3 +131,19 @@ def test_the_demo_program_has_applications_in_every_state_cohorts_and_attendance
         assert db.session.query(Attendance).filter_by(present=True).count() > 0
         liaison = db.session.scalars(db.select(User).where(User.email == "liaison@example.org")).one()
         assert enrollment.active_membership(liaison.id) is not None
+
+
+def test_the_demo_ships_a_bilingual_curriculum_of_required_modules_with_quizzes(app, runner):
+    from liaison.training import services as training
+
+    runner.invoke(args=["liaison", "seed-demo"])
+    with app.app_context():
+        modules = training.published_modules()
+        required = [module for module in modules if module.required]
+        assert len(required) >= 6
+        for module in modules:
+            assert module.title.get("en") and module.title.get("es")
+            assert module.body.get("en") and module.body.get("es")
+            assert module.quiz is not None and len(module.quiz.questions) >= 5
+            for question in module.quiz.questions:
+                assert question.explanation.get("en") and question.explanation.get("es")

@@ -7,6 +7,7 @@ from sqlalchemy import Select, func, or_, select
 
 from liaison.auth.models import Role, User
 from liaison.auth.services import deactivate_user, reactivate_user
+from liaison.db_types import contains_pattern
 from liaison.errors import NotAllowed
 
 
@@ -14,8 +15,12 @@ def accounts_query(*, search: str = "", role: str = "", status: str = "") -> Sel
     """Accounts matching the filters, newest first."""
     query = select(User).order_by(User.created_at.desc(), User.id.desc())
     if search:
-        pattern = f"%{search.strip().lower()}%"
-        query = query.where(or_(func.lower(User.full_name).like(pattern), func.lower(User.email).like(pattern)))
+        pattern = contains_pattern(search)
+        query = query.where(
+            or_(
+                func.lower(User.full_name).like(pattern, escape="\\"), func.lower(User.email).like(pattern, escape="\\")
+            )
+        )
     if role in {r.value for r in Role}:
         query = query.where(User.role == Role(role))
     if status == "active":

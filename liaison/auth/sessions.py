@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import CallbackDict
 
 from liaison.auth.models import WebSession
+from liaison.database import READ_ONLY
 from liaison.db_types import utcnow
 from liaison.extensions import db
 
@@ -79,7 +80,7 @@ class DatabaseSessionInterface(SessionInterface):
         if not token:
             return DatabaseSession()
         try:
-            with db.engine.connect() as connection:
+            with db.engine.connect().execution_options(**READ_ONLY) as connection:
                 row = connection.execute(
                     select(table.c.data, table.c.created_at, table.c.last_active_at).where(
                         table.c.id == hash_token(token)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from liaison.audit import record_event
 from liaison.auth.models import Role, User
 from liaison.auth.services import create_user, find_user_by_email, normalise_email, send_invitation
-from liaison.db_types import utcnow
+from liaison.db_types import contains_pattern, utcnow
 from liaison.enrollment.models import (
     PENDING_STATUSES,
     Application,
@@ -323,8 +323,13 @@ def applications_query(filters: ApplicationFilters) -> Select[tuple[Application]
     if filters.submitted_to:
         query = query.where(func.date(Application.submitted_at) <= filters.submitted_to)
     if filters.search:
-        pattern = f"%{filters.search.strip().lower()}%"
-        query = query.where(or_(func.lower(Application.full_name).like(pattern), Application.email.like(pattern)))
+        pattern = contains_pattern(filters.search)
+        query = query.where(
+            or_(
+                func.lower(Application.full_name).like(pattern, escape="\\"),
+                Application.email.like(pattern, escape="\\"),
+            )
+        )
     return query
 
 
@@ -565,8 +570,10 @@ def roster_query(cohort_id: int, *, include_ended: bool = False, search: str = "
     if not include_ended:
         query = query.where(Membership.status == MembershipStatus.ACTIVE)
     if search:
-        pattern = f"%{search.strip().lower()}%"
-        query = query.where(or_(func.lower(User.full_name).like(pattern), User.email.like(pattern)))
+        pattern = contains_pattern(search)
+        query = query.where(
+            or_(func.lower(User.full_name).like(pattern, escape="\\"), User.email.like(pattern, escape="\\"))
+        )
     return query
 
 

@@ -145,3 +145,25 @@ def test_migrations_go_up_down_and_up_again_keeping_data(empty_app):
         upgrade(directory=_migrations_dir())
         assert set(inspect(db.engine).get_table_names()) == tables_after_first_upgrade
         assert {"user", "web_session", "audit_event", "rate_limit_counter"} <= tables_after_first_upgrade
+
+
+def test_a_page_view_does_not_wait_for_a_writer_on_sqlite(app, client, login_as, database_kind):
+    import sqlite3
+    import time
+
+    if database_kind != "sqlite":
+        pytest.skip("SQLite only")
+    login_as("coordinator")
+    client.get("/coordinator")  # the first view after login saves the session
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        response = client.get("/coordinator")
+        elapsed = time.monotonic() - started
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert response.status_code == 200
+    assert elapsed < 2

@@ -83,11 +83,14 @@ def test_a_session_cookie_copied_before_logout_is_refused_after_it(app, make_use
     assert response.location.startswith("/login")
 
 
-def test_logging_in_gives_a_new_session_id(client, make_user):
+def test_logging_in_gives_a_new_session_id(app, client, make_user):
+    app.config["WTF_CSRF_ENABLED"] = True  # the login form's token starts a visitor's session
     user = make_user(Role.LIAISON)
-    client.get("/login")
+    page = client.get("/login").get_data(as_text=True)
     before = _session_cookie(client)
-    login(client, user.email)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    assert client.get("/liaison").status_code == 200
     assert _session_cookie(client) != before
 
 

@@ -57,7 +57,8 @@ def test_no_page_embeds_an_inline_script(client, login_as):
         assert "javascript:" not in html
 
 
-def test_htmx_is_configured_safely_and_sends_the_csrf_token(client):
+def test_htmx_is_configured_safely_and_sends_the_csrf_token(client, login_as):
+    login_as("liaison")
     html = client.get("/").get_data(as_text=True)
     config = re.search(r'<meta name="htmx-config" content=\'([^\']+)\'', html).group(1)
     assert '"allowEval":false' in config
@@ -226,3 +227,37 @@ def test_a_language_chosen_before_logging_in_is_kept_after_it(client, make_user)
     client.post("/language", data={"language": "es", "next": "/login"})
     login(client, user.email)
     assert '<html lang="es"' in client.get("/liaison").get_data(as_text=True)
+
+
+def test_nul_characters_in_typed_text_never_reach_the_database(client, login_as, app):
+    login_as("admin")
+    response = client.post(
+        "/admin/accounts/invite",
+        data={"full_name": "Nul\x00 Person", "email": "nul@example.org", "role": "liaison", "preferred_language": "en"},
+    )
+    assert response.status_code == 302
+    from liaison.auth.models import User
+
+    with app.app_context():
+        user = db.session.scalars(db.select(User).where(User.email == "nul@example.org")).one()
+        assert user.full_name == "Nul Person"
+
+
+def test_searching_for_an_underscore_matches_it_literally(client, login_as, make_user):
+    login_as("admin")
+    make_user(Role.LIAISON, full_name="Plain Name")
+    make_user(Role.LIAISON, full_name="Under_score Name")
+    html = client.get("/admin/accounts/?q=_").get_data(as_text=True)
+    assert "Under_score Name" in html
+    assert "Plain Name" not in html
+
+
+def test_visitors_reading_pages_without_forms_create_no_session_rows(app, client):
+    from liaison.auth.models import WebSession
+
+    app.config["WTF_CSRF_ENABLED"] = True
+    for _ in range(3):
+        assert client.get("/").status_code == 200
+        assert client.get("/healthz").status_code == 200
+    with app.app_context():
+        assert db.session.query(WebSession).count() == 0
