@@ -43,7 +43,11 @@ def navigation() -> list[NavItem]:
     if g.get("database_unavailable") or not current_user.is_authenticated:
         return []
     if current_user.role == Role.COORDINATOR:
-        items = [NavItem(_l("Dashboard"), "main.coordinator_dashboard")]
+        items = [
+            NavItem(_l("Dashboard"), "main.coordinator_dashboard"),
+            NavItem(_l("Applications"), "queue.index"),
+            NavItem(_l("Cohorts"), "cohorts.index"),
+        ]
         if current_user.is_admin:
             items.append(NavItem(_l("Accounts"), "accounts.index"))
     else:
