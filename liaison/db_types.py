@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Enum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -53,3 +54,15 @@ def contains_pattern(text: str) -> str:
 # Column info marking data about a person, so exports, logs and retention can find it.
 PII = {"pii": True}
 NOT_PII = {"pii": False}
+
+
+def string_enum(enum_class: type[enum.Enum], name: str, length: int = 24) -> Enum:
+    """A Python enum stored as its values in a VARCHAR with a CHECK constraint (no native type)."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=length,
+        create_constraint=True,
+        name=name,
+        values_callable=lambda members: [member.value for member in members],
+    )

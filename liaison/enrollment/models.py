@@ -11,7 +11,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -23,19 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from liaison.auth.models import User
-from liaison.db_types import NOT_PII, PII, UTCDateTime, utcnow
+from liaison.db_types import NOT_PII, PII, UTCDateTime, string_enum, utcnow
 from liaison.extensions import db
-
-
-def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        enum_class,
-        native_enum=False,
-        length=24,
-        create_constraint=True,
-        name=name,
-        values_callable=lambda members: [member.value for member in members],
-    )
 
 
 class ApplicationStatus(enum.StrEnum):
@@ -79,7 +67,7 @@ class Application(db.Model):
     address: Mapped[str] = mapped_column(String(300), default="", info=PII)
     zip_code: Mapped[str] = mapped_column(String(10), default="", info=PII)
     neighborhood: Mapped[str] = mapped_column(String(120), default="", info=NOT_PII)
-    group_type: Mapped[GroupType] = mapped_column(_enum(GroupType, "group_type"), info=NOT_PII)
+    group_type: Mapped[GroupType] = mapped_column(string_enum(GroupType, "group_type"), info=NOT_PII)
     group_name: Mapped[str] = mapped_column(String(200), default="", info=NOT_PII)
     languages: Mapped[list[str]] = mapped_column(JSON, default=list, info=NOT_PII)
     availability: Mapped[list[str]] = mapped_column(JSON, default=list, info=NOT_PII)
@@ -87,10 +75,10 @@ class Application(db.Model):
     consent: Mapped[bool] = mapped_column(Boolean, default=False, info=NOT_PII)
     preferred_language: Mapped[str] = mapped_column(String(8), default="en", info=NOT_PII)
     source: Mapped[ApplicationSource] = mapped_column(
-        _enum(ApplicationSource, "application_source"), default=ApplicationSource.WEB, info=NOT_PII
+        string_enum(ApplicationSource, "application_source"), default=ApplicationSource.WEB, info=NOT_PII
     )
     status: Mapped[ApplicationStatus] = mapped_column(
-        _enum(ApplicationStatus, "application_status"), default=ApplicationStatus.SUBMITTED, info=NOT_PII
+        string_enum(ApplicationStatus, "application_status"), default=ApplicationStatus.SUBMITTED, info=NOT_PII
     )
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, info=NOT_PII)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, info=NOT_PII)
@@ -154,7 +142,7 @@ class Cohort(db.Model):
     ends_on: Mapped[date | None] = mapped_column(Date, info=NOT_PII)
     capacity: Mapped[int] = mapped_column(Integer, info=NOT_PII)
     status: Mapped[CohortStatus] = mapped_column(
-        _enum(CohortStatus, "cohort_status"), default=CohortStatus.PLANNED, info=NOT_PII
+        string_enum(CohortStatus, "cohort_status"), default=CohortStatus.PLANNED, info=NOT_PII
     )
     # Sessions a liaison must attend to be certified (0: attendance is not required).
     min_sessions_required: Mapped[int] = mapped_column(Integer, default=0, info=NOT_PII)
@@ -195,7 +183,7 @@ class Membership(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), info=NOT_PII)
     application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id", ondelete="SET NULL"), info=NOT_PII)
     status: Mapped[MembershipStatus] = mapped_column(
-        _enum(MembershipStatus, "membership_status"), default=MembershipStatus.ACTIVE, info=NOT_PII
+        string_enum(MembershipStatus, "membership_status"), default=MembershipStatus.ACTIVE, info=NOT_PII
     )
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, info=NOT_PII)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, info=NOT_PII)
@@ -232,7 +220,7 @@ class TrainingSession(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True, info=NOT_PII)
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohort.id", ondelete="CASCADE"), info=NOT_PII)
     title: Mapped[str] = mapped_column(String(200), info=NOT_PII)
-    kind: Mapped[SessionKind] = mapped_column(_enum(SessionKind, "session_kind"), info=NOT_PII)
+    kind: Mapped[SessionKind] = mapped_column(string_enum(SessionKind, "session_kind"), info=NOT_PII)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, info=NOT_PII)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime, info=NOT_PII)
     location: Mapped[str] = mapped_column(String(300), default="", info=NOT_PII)

@@ -14,7 +14,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -24,21 +23,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from liaison.auth.models import User
-from liaison.db_types import NOT_PII, UTCDateTime, utcnow
+from liaison.db_types import NOT_PII, UTCDateTime, string_enum, utcnow
 from liaison.extensions import db
 
 LocalizedText = dict[str, str]
-
-
-def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        enum_class,
-        native_enum=False,
-        length=24,
-        create_constraint=True,
-        name=name,
-        values_callable=lambda members: [member.value for member in members],
-    )
 
 
 class Module(db.Model):
@@ -111,7 +99,7 @@ class Question(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True, info=NOT_PII)
     quiz_id: Mapped[int] = mapped_column(ForeignKey("quiz.id", ondelete="CASCADE"), info=NOT_PII)
     position: Mapped[int] = mapped_column(Integer, info=NOT_PII)
-    kind: Mapped[QuestionKind] = mapped_column(_enum(QuestionKind, "question_kind"), info=NOT_PII)
+    kind: Mapped[QuestionKind] = mapped_column(string_enum(QuestionKind, "question_kind"), info=NOT_PII)
     prompt: Mapped[LocalizedText] = mapped_column(JSON, info=NOT_PII)
     explanation: Mapped[LocalizedText] = mapped_column(JSON, default=dict, info=NOT_PII)
 
@@ -171,7 +159,7 @@ class QuizAttempt(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), info=NOT_PII)
     number: Mapped[int] = mapped_column(Integer, info=NOT_PII)
     status: Mapped[AttemptStatus] = mapped_column(
-        _enum(AttemptStatus, "attempt_status"), default=AttemptStatus.IN_PROGRESS, info=NOT_PII
+        string_enum(AttemptStatus, "attempt_status"), default=AttemptStatus.IN_PROGRESS, info=NOT_PII
     )
     language: Mapped[str] = mapped_column(String(8), default="en", info=NOT_PII)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, info=NOT_PII)
