@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from liaison.auth.models import Role
 from liaison.i18n import LANGUAGE_NAMES
+from liaison.training.content import localized
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def navigation() -> list[NavItem]:
         if current_user.is_admin:
             items.append(NavItem(_l("Accounts"), "accounts.index"))
     else:
-        items = [NavItem(_l("My dashboard"), "main.liaison_dashboard")]
+        items = [NavItem(_l("My dashboard"), "main.liaison_dashboard"), NavItem(_l("Training"), "training.index")]
     items.append(NavItem(_l("My account"), "auth.account"))
     return items
 
@@ -74,6 +75,7 @@ def audit_action_label(action: str) -> str:
 def init_app(app: Flask) -> None:
     """Register context processors and filters."""
     app.add_template_filter(audit_action_label, "audit_action")
+    app.add_template_global(localized, "localized")
 
     @app.context_processor
     def inject_globals() -> dict[str, Any]:

@@ -15,6 +15,7 @@ from liaison.enrollment.models import Cohort, TrainingSession
 from liaison.enrollment.services import active_membership
 from liaison.enrollment.sessions import sessions_attended, upcoming_sessions
 from liaison.extensions import db
+from liaison.training.services import Progress, progress_for
 
 
 @dataclass(frozen=True)
@@ -77,14 +78,20 @@ class Step:
 
 
 def liaison_next_steps(
-    user: User, *, in_cohort: bool = False, next_session: TrainingSession | None = None
+    user: User,
+    *,
+    in_cohort: bool = False,
+    next_session: TrainingSession | None = None,
+    training_complete: bool = False,
 ) -> list[Step]:
     """The program's steps for this liaison, with the one to do next marked current.
 
     The current step's text fits where they are: waiting for a cohort, or their next session.
     """
     has_password = user.has_password
-    if next_session is not None:
+    if training_complete:
+        training = _l("You read every required module and passed its quiz.")
+    elif next_session is not None:
         training = _l(
             "Attend your next session on %(date)s at %(time)s. Then read each module and pass its quiz.",
             date=format_date(next_session.starts_at, "full"),
@@ -105,7 +112,7 @@ def liaison_next_steps(
             else _l("Your coordinator will place you in a cohort and schedule your training sessions."),
             in_cohort,
         ),
-        (_l("Complete training"), training, False),
+        (_l("Complete training"), training, training_complete),
         (_l("Get certified"), _l("Your certificate lets you file service requests for your neighbors."), False),
         (
             _l("File requests for neighbors"),
@@ -124,12 +131,14 @@ def liaison_next_steps(
 
 @dataclass(frozen=True)
 class LiaisonDashboard:
-    """A liaison's cohort, their upcoming sessions, how many they attended, and their steps."""
+    """A liaison's cohort, their upcoming sessions, how many they attended, their training
+    progress and their steps."""
 
     cohort: Cohort | None
     upcoming: list[TrainingSession]
     sessions_attended: int
     steps: list[Step]
+    training: Progress
 
     @property
     def next_session(self) -> TrainingSession | None:
@@ -138,14 +147,33 @@ class LiaisonDashboard:
 
 def liaison_dashboard(user: User, *, now: datetime | None = None) -> LiaisonDashboard:
     """Everything the liaison dashboard shows, in the same few queries whatever the history."""
+    training = progress_for(user)
     membership = active_membership(user.id)
     if membership is None:
-        return LiaisonDashboard(cohort=None, upcoming=[], sessions_attended=0, steps=liaison_next_steps(user))
+        return LiaisonDashboard(
+            cohort=None,
+            upcoming=[],
+            sessions_attended=0,
+            steps=liaison_next_steps(user, training_complete=training_complete(training)),
+            training=training,
+        )
     cohort = membership.cohort
     upcoming = upcoming_sessions(cohort.id, now=now)
     return LiaisonDashboard(
         cohort=cohort,
         upcoming=upcoming,
         sessions_attended=sessions_attended(user.id, cohort.id),
-        steps=liaison_next_steps(user, in_cohort=True, next_session=upcoming[0] if upcoming else None),
+        steps=liaison_next_steps(
+            user,
+            in_cohort=True,
+            next_session=upcoming[0] if upcoming else None,
+            training_complete=training_complete(training),
+        ),
+        training=training,
     )
+
+
+def training_complete(progress: Progress) -> bool:
+    """Every required published module is complete (and there is at least one: a program that
+    has published nothing yet has not trained anyone)."""
+    return bool(progress.required) and progress.all_required_complete

@@ -114,7 +114,7 @@ def test_liaison_sees_their_next_step_and_no_coordinator_pages(
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {LIAISON_NAME}")
     next_step = page.get_by_role("region", name=re.compile(r"^Your next step: "))
     expect(next_step).to_be_visible()
-    assert nav_labels(page) == ["My dashboard", "My account"]
+    assert nav_labels(page) == ["My dashboard", "Training", "My account"]
     assert "Accounts" not in nav_labels(page)
     assert_accessible(page)
 
@@ -180,7 +180,7 @@ def test_liaison_switches_to_spanish_and_back_to_english(
     page.get_by_role("banner").get_by_role("button", name="Español").click()
     expect(page.locator("html")).to_have_attribute("lang", "es")
     expect(page.get_by_role("heading", level=1)).to_have_text(spanish("Hello, %(name)s") % {"name": LIAISON_NAME})
-    assert nav_labels(page) == [spanish("My dashboard"), spanish("My account")]
+    assert nav_labels(page) == [spanish("My dashboard"), spanish("Training"), spanish("My account")]
     assert_accessible(page)
 
     # Remembered on the next page, and the nav still leads there.
