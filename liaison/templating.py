@@ -48,6 +48,7 @@ def navigation() -> list[NavItem]:
             NavItem(_l("Dashboard"), "main.coordinator_dashboard"),
             NavItem(_l("Applications"), "queue.index"),
             NavItem(_l("Cohorts"), "cohorts.index"),
+            NavItem(_l("Training"), "authoring.index"),
         ]
         if current_user.is_admin:
             items.append(NavItem(_l("Accounts"), "accounts.index"))
