@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from benchmarks import client, cpu, http_load, servers
+from benchmarks import client, cpu, http_load, servers, training_pages
 
 DEMO_PASSWORD = "liaison-demo"
 DEMO_ACCOUNTS = {"coordinator": "coordinator@example.org", "liaison": "liaison@example.org"}
@@ -296,6 +296,9 @@ def run(args: argparse.Namespace) -> int:
         print("  60 s, so a dashboard GET with a valid cookie is normally read-only. An anonymous GET /login")
         print("  stores a CSRF token in a new session: one INSERT per visitor without a cookie (wrk sends none).")
         print(f"  load average at the end: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
+
+        print()
+        training_pages.run(args, tool=tool, root=root, bare=bare, stack=stack)
 
         if args.profile:
             print()

@@ -19,6 +19,7 @@ from datetime import date, datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -36,6 +37,7 @@ from liaison.enrollment.models import (
 from liaison.enrollment.services import ApplicationInput, RosterRow, roster_query, roster_rows, submit_application
 from liaison.errors import ValidationFailed
 from liaison.extensions import db
+from liaison.training.services import Progress, progress_for_users, published_modules
 
 # Export ------------------------------------------------------------------------------------
 
@@ -58,11 +60,24 @@ ROSTER_EXPORT_COLUMNS: tuple[Any, ...] = (
     _l("Joined"),
     _l("Last login"),
     _l("Sessions attended"),
+    _l("Training complete"),
     _l("Status"),
 )
+# Liaisons whose training progress is read per query when exporting (keeps IN lists short).
+EXPORT_PROGRESS_CHUNK = 500
 
 
-def roster_export_row(row: RosterRow) -> list[Any]:
+def training_complete(progress: Progress | None, required_modules: int) -> str:
+    """Required modules complete out of those published, e.g. "3 of 6" ("" when none is required).
+
+    Words, not "3/6": spreadsheet programs read "3/6" in a CSV as a date.
+    """
+    if not required_modules:
+        return ""
+    return gettext("%(done)d of %(total)d", done=progress.required_complete if progress else 0, total=required_modules)
+
+
+def roster_export_row(row: RosterRow, training: str = "") -> list[Any]:
     """One roster row as export cells, in the order of ROSTER_EXPORT_COLUMNS."""
     return [
         row.user.full_name,
@@ -71,6 +86,7 @@ def roster_export_row(row: RosterRow) -> list[Any]:
         row.membership.joined_at,
         row.user.last_login_at,
         row.sessions_attended,
+        training,
         str(MEMBERSHIP_STATUS_LABELS[row.membership.status]),
     ]
 
@@ -78,8 +94,14 @@ def roster_export_row(row: RosterRow) -> list[Any]:
 def export_roster(actor: User, cohort: Cohort, *, file_format: str, include_ended: bool = False) -> list[list[Any]]:
     """The roster's rows for a download, recorded as an audit event (it holds personal data)."""
     rows = roster_rows(db.session.execute(roster_query(cohort.id, include_ended=include_ended)))
+    modules = published_modules()
+    required_modules = sum(1 for module in modules if module.required)
+    progress: dict[int, Progress] = {}
+    for start in range(0, len(rows), EXPORT_PROGRESS_CHUNK):
+        chunk = rows[start : start + EXPORT_PROGRESS_CHUNK]
+        progress.update(progress_for_users([row.user.id for row in chunk], modules))
     record_event(actor, "roster.exported", cohort, format=file_format, rows=len(rows), include_ended=include_ended)
-    return [roster_export_row(row) for row in rows]
+    return [roster_export_row(row, training_complete(progress.get(row.user.id), required_modules)) for row in rows]
 
 
 # Import: limits and columns -------------------------------------------------------------------

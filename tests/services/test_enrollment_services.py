@@ -125,9 +125,12 @@ def test_approving_creates_a_liaison_account_places_them_and_emails_an_invitatio
     membership = services.approve_application(coordinator, submitted, cohort.id, "Welcome")
     db.session.commit()
     user = db.session.get(User, membership.user_id)
-    assert user.role is Role.LIAISON and user.email == "resident@example.org" and not user.has_password
+    assert user.role is Role.LIAISON
+    assert user.email == "resident@example.org"
+    assert not user.has_password
     assert user.preferred_language == "es"
-    assert submitted.status is ApplicationStatus.APPROVED and submitted.cohort_id == cohort.id
+    assert submitted.status is ApplicationStatus.APPROVED
+    assert submitted.cohort_id == cohort.id
     assert submitted.reviewed_by_id == coordinator.id
     invitation = outbox()[-1]
     assert "/invitation/" in invitation.get_content()
@@ -193,7 +196,9 @@ def test_two_coordinators_approving_into_the_last_place_at_once_never_overfill(a
 
 def test_a_waitlisted_application_can_be_approved_when_a_place_frees_up(app_ctx, coordinator):
     cohort = make_cohort(coordinator, capacity=1)
-    placed = services.approve_application(coordinator, services.submit_application(application("a@example.org")), cohort.id)
+    placed = services.approve_application(
+        coordinator, services.submit_application(application("a@example.org")), cohort.id
+    )
     waiting = services.submit_application(application("b@example.org"))
     services.waitlist_application(coordinator, waiting, "Next round")
     db.session.commit()
@@ -261,7 +266,9 @@ def test_a_cohort_end_date_before_its_start_is_refused(app_ctx, coordinator):
 def test_capacity_cannot_drop_below_the_current_members(app_ctx, coordinator):
     cohort = make_cohort(coordinator, capacity=3)
     for n in range(2):
-        services.approve_application(coordinator, services.submit_application(application(f"m{n}@example.org")), cohort.id)
+        services.approve_application(
+            coordinator, services.submit_application(application(f"m{n}@example.org")), cohort.id
+        )
     db.session.commit()
     with pytest.raises(ValidationFailed) as raised:
         services.update_cohort(coordinator, cohort, services.CohortInput(name=cohort.name, capacity=1))
@@ -283,7 +290,9 @@ def test_moving_a_liaison_keeps_their_history_and_respects_capacity(app_ctx, coo
         (summer.id, MembershipStatus.ACTIVE),
     ]
     assert history[0].end_reason == "Schedule conflict"
-    other = services.approve_application(coordinator, services.submit_application(application("o@example.org")), spring.id)
+    other = services.approve_application(
+        coordinator, services.submit_application(application("o@example.org")), spring.id
+    )
     db.session.commit()
     with pytest.raises(Conflict):
         services.move_member(coordinator, other, summer.id)

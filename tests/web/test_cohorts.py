@@ -325,12 +325,57 @@ def test_htmx_roster_search_gets_only_the_roster_fragment(app, client, login_as)
     assert "<html" not in html
 
 
+def _training_for(app, user_ids: list[int], *, modules: int = 4) -> None:
+    """Published modules with quizzes, and a spread of reads and attempts by these liaisons."""
+    from liaison.training import services as training_services
+    from liaison.training.models import QuestionKind
+
+    with app.test_request_context():
+        actor = db.session.scalar(select(User).where(User.role == Role.COORDINATOR).limit(1))
+        quizzes = []
+        for number in range(modules):
+            module = training_services.create_module(
+                actor, training_services.ModuleInput(title={"en": f"Module {number}"}, body={"en": "Text"})
+            )
+            quiz = training_services.save_quiz_settings(actor, module, training_services.QuizSettings())
+            training_services.add_question(
+                actor,
+                quiz,
+                training_services.QuestionInput(
+                    kind=QuestionKind.TRUE_FALSE,
+                    prompt={"en": "True?"},
+                    explanation={"en": "Yes."},
+                    choices=[
+                        training_services.ChoiceInput({"en": "True"}, True),
+                        training_services.ChoiceInput({"en": "False"}),
+                    ],
+                ),
+            )
+            training_services.set_module_published(actor, module, True)
+            quizzes.append((module, quiz))
+        for index, user_id in enumerate(user_ids):
+            user = db.session.get(User, user_id)
+            for module, quiz in quizzes[: index % (modules + 1)]:
+                training_services.mark_read(user, module)
+                attempt = training_services.start_attempt(user, quiz, language="en")
+                answers = {q["key"]: [c["key"] for c in q["choices"] if c["correct"]] for q in attempt.snapshot}
+                training_services.submit_attempt(user, attempt.id, answers)
+        db.session.commit()
+
+
+def _member_user_ids(app, membership_ids: list[int]) -> list[int]:
+    with app.app_context():
+        return list(db.session.scalars(select(Membership.user_id).where(Membership.id.in_(membership_ids))))
+
+
 def test_the_roster_runs_the_same_queries_for_10_or_120_people_and_pages_by_50(app, client, login_as, count_queries):
     login_as("coordinator")
     small = make_cohort(app, "Small", capacity=200)
     large = make_cohort(app, "Large", capacity=200)
-    add_members(app, small, 10, prefix="Small")
-    add_members(app, large, 120, prefix="Large", password_hash="x")
+    small_members = add_members(app, small, 10, prefix="Small")
+    large_members = add_members(app, large, 120, prefix="Large", password_hash="x")
+    # Every liaison's training progress is on the roster too (the "Training" column).
+    _training_for(app, _member_user_ids(app, small_members + large_members))
     client.get(f"/coordinator/cohorts/{small}")  # the first page view after login also saves the session
     with count_queries() as small_queries:
         small_page = client.get(f"/coordinator/cohorts/{small}")
@@ -343,6 +388,8 @@ def test_the_roster_runs_the_same_queries_for_10_or_120_people_and_pages_by_50(a
     assert last_page.get_data(as_text=True).count('<tr id="member-') == 20
     assert f"/coordinator/cohorts/{large}?page=3" in large_page.get_data(as_text=True)
     assert "120 people" in large_page.get_data(as_text=True)
+    assert "4 of 4 required modules" in large_page.get_data(as_text=True)
+    assert "0 of 4 required modules" in large_page.get_data(as_text=True)
     assert len(small_queries) == len(large_queries) == len(last_page_queries), large_queries
 
 
@@ -467,11 +514,20 @@ def test_the_csv_export_is_an_attachment_with_guarded_cells_and_is_audited(app, 
     assert response.headers["Content-Disposition"].startswith("attachment; filename=roster-Export-cohort-")
     assert response.headers["Cache-Control"] == "no-store"
     rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
-    assert rows[0] == ["Name", "Email address", "Invitation", "Joined", "Last login", "Sessions attended", "Status"]
+    assert rows[0] == [
+        "Name",
+        "Email address",
+        "Invitation",
+        "Joined",
+        "Last login",
+        "Sessions attended",
+        "Training complete",
+        "Status",
+    ]
     by_email = {row[1]: row for row in rows[1:]}
     formula = by_email["'=hyperlink(1)0@example.org"]
     assert formula[0] == "'=HYPERLINK(1) 000"
-    assert (formula[2], formula[5], formula[6]) == ("accepted", "0", "active")
+    assert (formula[2], formula[5], formula[6], formula[7]) == ("accepted", "0", "", "active")
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", formula[3]), "joined, in local time"
     assert by_email["smith-jones0@example.org"][0] == "Smith-Jones 000"
     assert by_email["smith-jones0@example.org"][2] == "pending"
