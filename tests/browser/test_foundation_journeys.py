@@ -190,7 +190,7 @@ def test_liaison_switches_to_spanish_and_back_to_english(
 
     page.get_by_role("banner").get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    assert nav_labels(page) == ["My dashboard", "My account"]
+    assert nav_labels(page) == ["My dashboard", "Training", "My account"]
     page.get_by_role("navigation").get_by_role("link", name="My dashboard").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {LIAISON_NAME}")
     expect(page.locator("html")).to_have_attribute("lang", "en")
@@ -269,7 +269,7 @@ def test_forgotten_password_is_reset_from_the_emailed_link(
 
     expect(page.get_by_role("status")).to_contain_text("Your password is set. Welcome!")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {LIAISON_NAME}")
-    assert nav_labels(page) == ["My dashboard", "My account"]
+    assert nav_labels(page) == ["My dashboard", "Training", "My account"]
     assert_accessible(page)
 
     # The new password is the one that works now.
