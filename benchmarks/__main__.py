@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from benchmarks import client, cpu, http_load, servers, training_pages
+from benchmarks import certificates, client, cpu, http_load, servers, training_pages
 
 DEMO_PASSWORD = "liaison-demo"
 DEMO_ACCOUNTS = {"coordinator": "coordinator@example.org", "liaison": "liaison@example.org"}
@@ -299,6 +299,9 @@ def run(args: argparse.Namespace) -> int:
 
         print()
         training_pages.run(args, tool=tool, root=root, bare=bare, stack=stack)
+
+        print(flush=True)
+        certificates.run()  # in-process in a child: its own throwaway database, no server
 
         if args.profile:
             print()

@@ -98,6 +98,7 @@ def _init_extensions(app: Flask) -> None:
         ratelimit,  # noqa: F401 - registers the database:// limiter storage
     )
     from liaison.auth.sessions import DatabaseSessionInterface
+    from liaison.certificates import triggers  # noqa: F401 - issues certificates when progress changes
     from liaison.database import configure_engine
     from liaison.extensions import babel, csrf, db, limiter, login_manager, migrate
     from liaison.i18n import select_locale
@@ -133,6 +134,9 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from liaison.accounts.views import bp as accounts_bp
     from liaison.auth.views import bp as auth_bp
+    from liaison.certificates.admin_views import bp as certificate_admin_bp
+    from liaison.certificates.pdf_views import bp as certificate_pdf_bp
+    from liaison.certificates.views import bp as certificates_bp
     from liaison.enrollment.apply_views import bp as apply_bp
     from liaison.enrollment.cohorts_views import bp as cohorts_bp
     from liaison.enrollment.queue_views import bp as queue_bp
@@ -152,3 +156,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(training_bp, url_prefix="/training")
     app.register_blueprint(authoring_bp, url_prefix="/coordinator/training")
     app.register_blueprint(oversight_bp, url_prefix="/coordinator/training")
+    app.register_blueprint(certificates_bp)
+    app.register_blueprint(certificate_admin_bp, url_prefix="/coordinator/certificates")
+    app.register_blueprint(certificate_pdf_bp)

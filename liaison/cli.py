@@ -83,3 +83,14 @@ def purge_expired_command() -> None:
     counters = purge_expired_counters()
     db.session.commit()
     click.echo(f"Removed {sessions} expired session(s) and {counters} rate-limit counter(s).")
+
+
+@liaison_cli.command("send-reminders")
+def send_reminders_command() -> None:
+    """Email certificate renewal reminders due now (idempotent: safe to run from cron every hour)."""
+    from liaison.certificates.reminders import send_reminders
+
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"] or None):
+        sent = send_reminders()
+        db.session.commit()
+    click.echo(f"Sent {sent} certificate reminder(s).")

@@ -85,6 +85,7 @@ class Config:
     RATELIMIT_LOGIN_PER_ACCOUNT = os.environ.get("RATELIMIT_LOGIN_PER_ACCOUNT", "5 per 5 minutes")
     RATELIMIT_PASSWORD_RESET = os.environ.get("RATELIMIT_PASSWORD_RESET", "5 per hour")
     RATELIMIT_APPLY = os.environ.get("RATELIMIT_APPLY", "10 per hour")
+    RATELIMIT_VERIFY = os.environ.get("RATELIMIT_VERIFY", "60 per minute")
 
     # Mail: SMTP when MAIL_SERVER is set, otherwise .eml files in instance/outbox/.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
@@ -112,6 +113,8 @@ class Config:
     OPEN311_ENDPOINT = os.environ.get("OPEN311_ENDPOINT", "")
     OPEN311_API_KEY = os.environ.get("OPEN311_API_KEY", "")
     CERTIFICATE_VALID_DAYS = _env_int("CERTIFICATE_VALID_DAYS", 365)
+    # "automatic": meeting the rule issues the certificate; "manual": a coordinator approves it.
+    CERTIFICATE_APPROVAL = os.environ.get("CERTIFICATE_APPROVAL", "automatic")
 
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted
     # (needed for per-address rate limits and https URLs behind a load balancer).

@@ -2,6 +2,7 @@
 
 from liaison.audit import AuditEvent
 from liaison.auth.models import User, WebSession
+from liaison.certificates.models import Certificate, CertificatePeriod, CertificateReminder
 from liaison.enrollment.models import (
     Application,
     Attendance,
@@ -17,6 +18,9 @@ __all__ = [
     "Application",
     "Attendance",
     "AuditEvent",
+    "Certificate",
+    "CertificatePeriod",
+    "CertificateReminder",
     "Choice",
     "Cohort",
     "Membership",

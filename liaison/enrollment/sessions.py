@@ -21,6 +21,7 @@ from liaison.enrollment.models import (
 )
 from liaison.errors import NotFound, ValidationFailed
 from liaison.extensions import db
+from liaison.signals import progress_changed
 
 
 @dataclass
@@ -108,6 +109,7 @@ def set_attendance(actor: User, session: TrainingSession, user_id: int, present:
     attendance.recorded_by_id = actor.id
     attendance.recorded_at = utcnow()
     if changed:
+        progress_changed.send(actor, user_id=user_id)
         record_event(
             actor,
             "attendance.changed",

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from flask_babel import format_date, format_time
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from liaison.audit import AuditEvent
 from liaison.auth.models import Role, User
+from liaison.certificates.models import Certificate, CertificateStatus
+from liaison.certificates.services import certificate_state, eligibility_from
 from liaison.enrollment.models import Cohort, TrainingSession
 from liaison.enrollment.services import active_membership
 from liaison.enrollment.sessions import sessions_attended, upcoming_sessions
@@ -139,6 +141,11 @@ class LiaisonDashboard:
     sessions_attended: int
     steps: list[Step]
     training: Progress
+    # The certificate box: the liaison's current (or latest revoked) certificate and its state,
+    # or, while they have none, what they still miss to earn one.
+    certificate: Certificate | None = None
+    certificate_state: str = ""
+    certificate_missing: list[str] = field(default_factory=list)
 
     @property
     def next_session(self) -> TrainingSession | None:
@@ -150,26 +157,34 @@ def liaison_dashboard(user: User, *, now: datetime | None = None) -> LiaisonDash
     training = progress_for(user)
     membership = active_membership(user.id)
     if membership is None:
-        return LiaisonDashboard(
-            cohort=None,
-            upcoming=[],
-            sessions_attended=0,
-            steps=liaison_next_steps(user, training_complete=training_complete(training)),
-            training=training,
+        return _with_certificate(
+            LiaisonDashboard(
+                cohort=None,
+                upcoming=[],
+                sessions_attended=0,
+                steps=liaison_next_steps(user, training_complete=training_complete(training)),
+                training=training,
+            ),
+            user,
+            now,
         )
     cohort = membership.cohort
     upcoming = upcoming_sessions(cohort.id, now=now)
-    return LiaisonDashboard(
-        cohort=cohort,
-        upcoming=upcoming,
-        sessions_attended=sessions_attended(user.id, cohort.id),
-        steps=liaison_next_steps(
-            user,
-            in_cohort=True,
-            next_session=upcoming[0] if upcoming else None,
-            training_complete=training_complete(training),
+    return _with_certificate(
+        LiaisonDashboard(
+            cohort=cohort,
+            upcoming=upcoming,
+            sessions_attended=sessions_attended(user.id, cohort.id),
+            steps=liaison_next_steps(
+                user,
+                in_cohort=True,
+                next_session=upcoming[0] if upcoming else None,
+                training_complete=training_complete(training),
+            ),
+            training=training,
         ),
-        training=training,
+        user,
+        now,
     )
 
 
@@ -177,3 +192,30 @@ def training_complete(progress: Progress) -> bool:
     """Every required published module is complete (and there is at least one: a program that
     has published nothing yet has not trained anyone)."""
     return bool(progress.required) and progress.all_required_complete
+
+
+# The certificate box (Certificates issue) ------------------------------------------------------
+
+
+def dashboard_certificate(user_id: int) -> Certificate | None:
+    """The liaison's current (pending or active) certificate, else their latest revoked one: one query."""
+    current_first = case(
+        (Certificate.status.in_([CertificateStatus.PENDING, CertificateStatus.ACTIVE]), 0),
+        else_=1,
+    )
+    return db.session.scalar(
+        select(Certificate)
+        .where(Certificate.user_id == user_id)
+        .order_by(current_first, Certificate.created_at.desc(), Certificate.id.desc())
+        .limit(1)
+    )
+
+
+def _with_certificate(dashboard: LiaisonDashboard, user: User, now: datetime | None) -> LiaisonDashboard:
+    """The dashboard with its certificate box: the certificate and its state, or what is missing."""
+    certificate = dashboard_certificate(user.id)
+    if certificate is not None:
+        state = certificate_state(certificate, now).value
+        return replace(dashboard, certificate=certificate, certificate_state=state)
+    missing = eligibility_from(dashboard.cohort, dashboard.training, dashboard.sessions_attended).missing
+    return replace(dashboard, certificate_missing=missing)

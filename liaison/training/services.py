@@ -20,6 +20,7 @@ from liaison.auth.models import User
 from liaison.db_types import utcnow
 from liaison.errors import Conflict, NotFound, ValidationFailed
 from liaison.extensions import db
+from liaison.signals import progress_changed
 from liaison.training import grading
 from liaison.training.models import (
     AttemptStatus,
@@ -278,6 +279,7 @@ def mark_read(user: User, module: Module) -> None:
     if db.session.get(ModuleRead, (user.id, module.id)) is None:
         db.session.add(ModuleRead(user_id=user.id, module_id=module.id))
         db.session.flush()
+        progress_changed.send(user, user_id=user.id)
 
 
 def accommodation_for(user_id: int, quiz_id: int) -> QuizAccommodation | None:
@@ -412,6 +414,8 @@ def submit_attempt(
     attempt.submitted_at = now
     db.session.flush()
     logger.info("user %s submitted attempt %s: %s%%", user.id, attempt.id, result.score)
+    if attempt.passed:
+        progress_changed.send(user, user_id=user.id)
     return attempt
 
 

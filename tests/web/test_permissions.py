@@ -14,6 +14,8 @@ import pytest
 
 import tests.web
 from liaison.auth.models import Role
+from liaison.certificates.models import Certificate, CertificateStatus
+from liaison.certificates.services import new_code
 from liaison.db_types import utcnow
 from liaison.enrollment import services as enrollment
 from liaison.enrollment import sessions as training_sessions
@@ -170,6 +172,15 @@ def world(app, make_user):
         )
         training.set_module_published(actor, module, True)
         attempt = training.start_attempt(other_liaison, quiz, language="en")
+        certificate = Certificate(
+            user_id=bystander.id,
+            cohort_id=cohort.id,
+            code=new_code(),
+            status=CertificateStatus.ACTIVE,
+            issued_at=utcnow(),
+            expires_at=utcnow() + timedelta(days=365),
+        )
+        db.session.add(certificate)
         db.session.commit()
         values = {
             "token": "not-a-valid-token",
@@ -183,6 +194,8 @@ def world(app, make_user):
             "question_id": question.id,
             # An attempt of another liaison: a liaison using this id must get 404.
             "attempt_id": attempt.id,
+            "certificate_id": certificate.id,
+            "code": certificate.code,
         }
     return values
 

@@ -1,0 +1,255 @@
+"""Coordinators' certificate pages: the list, a cohort's members, issue for all, approve, revoke."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+from werkzeug.routing import BuildError
+
+from liaison.auth.models import User
+from liaison.certificates import services
+from liaison.certificates.admin_forms import EXPIRES_WITHIN, STATE_LABELS, CertificateFilterForm, RevokeForm
+from liaison.certificates.models import Certificate, CertificateStatus
+from liaison.db_types import utcnow
+from liaison.enrollment.models import Cohort, Membership, MembershipStatus
+from liaison.errors import DomainError, NotFound
+from liaison.extensions import db
+from liaison.forms import apply_domain_error, csrf_checked_by_form
+from liaison.htmx import is_htmx
+from liaison.permissions import acting_user, coordinator_required
+
+bp = Blueprint("certificate_admin", __name__)
+PER_PAGE = 50
+_PLACEHOLDER = "CODE-PLACEHOLDER"
+
+
+class VerifyUrl:
+    """The public verify link, built once per page (the verify helper's endpoint, or its path)."""
+
+    def __init__(self) -> None:
+        try:
+            url = url_for("certificates.verify", code=_PLACEHOLDER)
+        except BuildError:
+            url = f"/verify/{_PLACEHOLDER}"
+        self.head, _sep, self.tail = url.rpartition(_PLACEHOLDER)
+
+    def __call__(self, code: str) -> str:
+        return f"{self.head}{code}{self.tail}"
+
+
+def _row_context() -> dict[str, Any]:
+    return {
+        "now": utcnow(),
+        "state_of": services.certificate_state,
+        "state_labels": STATE_LABELS,
+        "verify_url": VerifyUrl(),
+    }
+
+
+def _get_certificate(certificate_id: int) -> Certificate:
+    certificate = db.session.scalar(
+        select(Certificate)
+        .where(Certificate.id == certificate_id)
+        .options(joinedload(Certificate.user), joinedload(Certificate.cohort))
+    )
+    if certificate is None:
+        raise NotFound(_("There is no such certificate."))
+    return certificate
+
+
+def _filtered(query: Any, filters: CertificateFilterForm) -> Any:
+    now = utcnow()
+    soon = now + services.EXPIRING_SOON
+    active = Certificate.status == CertificateStatus.ACTIVE
+    if filters.cohort.data and filters.cohort.data.isdigit():
+        query = query.where(Certificate.cohort_id == int(filters.cohort.data))
+    state = filters.state.data
+    if state == "valid":
+        query = query.where(active, Certificate.expires_at > soon)
+    elif state == "expiring_soon":
+        query = query.where(active, Certificate.expires_at > now, Certificate.expires_at <= soon)
+    elif state == "expired":
+        query = query.where(active, Certificate.expires_at <= now)
+    elif state == "revoked":
+        query = query.where(Certificate.status == CertificateStatus.REVOKED)
+    elif state == "pending":
+        query = query.where(Certificate.status == CertificateStatus.PENDING)
+    if filters.expires.data in {str(days) for days in EXPIRES_WITHIN}:
+        until = now + timedelta(days=int(filters.expires.data))
+        query = query.where(active, Certificate.expires_at > now, Certificate.expires_at <= until)
+        return query.order_by(Certificate.expires_at, Certificate.id)
+    return query.order_by(Certificate.id.desc())
+
+
+@bp.get("/")
+@coordinator_required
+def index() -> Any:
+    cohorts = list(db.session.execute(select(Cohort.id, Cohort.name).order_by(func.lower(Cohort.name), Cohort.id)))
+    filters = CertificateFilterForm(request.args, cohort_choices=[(str(id_), name) for id_, name in cohorts])
+    filters.validate()
+    query = select(Certificate).options(joinedload(Certificate.user), joinedload(Certificate.cohort))
+    page = db.paginate(_filtered(query, filters), per_page=PER_PAGE, error_out=False)
+    context = {"page": page, "filters": filters, "cohorts": cohorts, **_row_context()}
+    if is_htmx():
+        return render_template("certificate_admin/_list.html", **context)
+    return render_template("certificate_admin/index.html", **context)
+
+
+# A cohort's members ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """One active member of the cohort, whether they meet the rule, and their certificate."""
+
+    user: User
+    eligibility: services.Eligibility
+    certificate: Certificate | None
+
+
+def _member_rows(cohort_id: int) -> list[MemberRow]:
+    """Every active member, in a fixed number of queries whatever the cohort's size."""
+    eligibility = services.eligibility_for_cohort(cohort_id)
+    users = list(
+        db.session.scalars(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.cohort_id == cohort_id, Membership.status == MembershipStatus.ACTIVE)
+            .order_by(func.lower(User.full_name), User.id)
+        )
+    )
+    certificates: dict[int, Certificate] = {}
+    if users:
+        # Current (pending or active) certificates win over revoked ones; newest revoked otherwise.
+        for certificate in db.session.scalars(
+            select(Certificate).where(Certificate.user_id.in_([user.id for user in users])).order_by(Certificate.id)
+        ):
+            kept = certificates.get(certificate.user_id)
+            if kept is None or kept.status is CertificateStatus.REVOKED:
+                certificates[certificate.user_id] = certificate
+    return [
+        MemberRow(user, eligibility.get(user.id, services.Eligibility(None, [])), certificates.get(user.id))
+        for user in users
+    ]
+
+
+def _get_cohort(cohort_id: int) -> Cohort:
+    cohort = db.session.get(Cohort, cohort_id)
+    if cohort is None:
+        raise NotFound(_("There is no such cohort."))
+    return cohort
+
+
+@bp.get("/cohorts/<int:cohort_id>")
+@coordinator_required
+def cohort(cohort_id: int) -> Any:
+    cohort = _get_cohort(cohort_id)
+    rows = _member_rows(cohort.id)
+    waiting = sum(1 for row in rows if row.eligibility.eligible and _issuable(row))
+    return render_template("certificate_admin/cohort.html", cohort=cohort, rows=rows, waiting=waiting, **_row_context())
+
+
+def _issuable(row: MemberRow) -> bool:
+    return row.certificate is None or row.certificate.status is CertificateStatus.REVOKED
+
+
+@bp.post("/cohorts/<int:cohort_id>/issue")
+@coordinator_required
+def issue_cohort(cohort_id: int) -> Any:
+    """Issue (or queue for approval) for every eligible member without one, in one transaction.
+
+    Runs inside the request: fine for a few hundred members; a background job for very large
+    cohorts is out of scope. The summary page says what happened to everyone.
+    """
+    cohort = _get_cohort(cohort_id)
+    me = acting_user()
+    rows = _member_rows(cohort.id)
+    issued: list[Certificate] = []
+    for row in rows:
+        if row.eligibility.eligible and _issuable(row):
+            certificate = services.issue_if_eligible(row.user, actor=me)
+            if certificate is not None:
+                issued.append(certificate)
+    db.session.commit()
+    active = sum(1 for certificate in issued if certificate.status is CertificateStatus.ACTIVE)
+    pending = len(issued) - active
+    summary = {
+        "issued": active,
+        "pending": pending,
+        "already": sum(1 for row in rows if not _issuable(row)),
+        "not_eligible": sum(1 for row in rows if not row.eligibility.eligible and _issuable(row)),
+        "members": len(rows),
+    }
+    return render_template("certificate_admin/issued.html", cohort=cohort, summary=summary, issued=issued)
+
+
+# Approve and revoke ---------------------------------------------------------------------------
+
+
+def _row_response(certificate_id: int, message: str, status: int = 200) -> Any:
+    certificate = _get_certificate(certificate_id)
+    return render_template(
+        "certificate_admin/_row.html", certificate=certificate, message=message, **_row_context()
+    ), status
+
+
+def _back() -> str:
+    target = request.form.get("next", "")
+    # Only our own pages (a path on this site), never an outside address.
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("certificate_admin.index")
+
+
+@bp.post("/<int:certificate_id>/approve")
+@coordinator_required
+def approve(certificate_id: int) -> Any:
+    certificate = _get_certificate(certificate_id)
+    name = certificate.user.full_name
+    try:
+        services.approve_certificate(acting_user(), certificate)
+    except DomainError as error:
+        db.session.rollback()
+        if is_htmx():
+            return _row_response(certificate_id, str(error.message), error.status_code)
+        flash(str(error.message), "error")
+        return redirect(_back())
+    db.session.commit()
+    message = _("Certificate of %(name)s issued.", name=name)
+    if is_htmx():
+        return _row_response(certificate_id, message)
+    flash(message, "success")
+    return redirect(_back())
+
+
+@bp.route("/<int:certificate_id>/revoke", methods=["GET", "POST"])
+@csrf_checked_by_form
+@coordinator_required
+def revoke(certificate_id: int) -> Any:
+    certificate = _get_certificate(certificate_id)
+    form = RevokeForm(prefix=f"certificate-{certificate.id}")
+    if form.validate_on_submit():
+        name = certificate.user.full_name
+        try:
+            services.revoke_certificate(acting_user(), certificate, form.reason.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+            message = _("Certificate of %(name)s revoked.", name=name)
+            if is_htmx():
+                return _row_response(certificate_id, message)
+            flash(message, "success")
+            return redirect(url_for("certificate_admin.index"))
+    status = 422 if request.method == "POST" else 200
+    context = {"certificate": certificate, "form": form}
+    if is_htmx():
+        return render_template("certificate_admin/_revoke_row.html", **context), status
+    return render_template("certificate_admin/revoke.html", **context), status

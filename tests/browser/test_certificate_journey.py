@@ -1,0 +1,135 @@
+"""Flow 7 in a real browser: the demo liaison completes the required training and attendance
+(through the services, on the live server's app), the certificate is issued automatically, the
+liaison sees it on the dashboard, a stranger (another browser context, not logged in) checks its
+code on the public verify page, a coordinator revokes it and the stranger's reload says so.
+axe checks every page on the way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, Page, expect
+
+from liaison.auth.services import find_user_by_email
+from liaison.certificates import services as certificates
+from liaison.demo import DEMO_PASSWORD
+from liaison.enrollment.services import active_membership
+from liaison.enrollment.sessions import cohort_sessions, set_attendance
+from liaison.extensions import db
+from liaison.training import services as training
+from liaison.training.models import QuestionKind
+
+pytestmark = pytest.mark.browser
+
+COORDINATOR = "coordinator@example.org"
+LIAISON = "liaison@example.org"
+
+AssertAccessible = Callable[[Page], None]
+
+
+def _pass(liaison, module) -> None:
+    training.mark_read(liaison, module)
+    attempt = training.start_attempt(liaison, module.quiz, language="en")
+    right = {q["key"]: [c["key"] for c in q["choices"] if c["correct"]] for q in attempt.snapshot}
+    assert training.submit_attempt(liaison, attempt.id, right).passed
+
+
+def complete_the_program(app: Flask) -> str:
+    """Attendance, then every required module (the demo curriculum and a new last one) read and
+    passed: the last pass issues the certificate. Returns its code."""
+    with app.test_request_context():
+        coordinator = find_user_by_email(COORDINATOR)
+        liaison = find_user_by_email(LIAISON)
+        cohort = active_membership(liaison.id).cohort
+        for session, _count in cohort_sessions(cohort.id)[: cohort.min_sessions_required]:
+            set_attendance(coordinator, session, liaison.id, True)
+        module = training.create_module(
+            coordinator,
+            training.ModuleInput(
+                title={"en": "Closing the loop"}, body={"en": "Tell neighbors what happened."}, required=True
+            ),
+        )
+        quiz = training.save_quiz_settings(coordinator, module, training.QuizSettings(pass_mark=100))
+        training.add_question(
+            coordinator,
+            quiz,
+            training.QuestionInput(
+                kind=QuestionKind.TRUE_FALSE,
+                prompt={"en": "Neighbors should hear back about their concern."},
+                explanation={"en": "Following up builds trust."},
+                choices=[training.ChoiceInput({"en": "True"}, True), training.ChoiceInput({"en": "False"})],
+            ),
+        )
+        training.set_module_published(coordinator, module, True)
+        db.session.commit()
+        required = [m for m in training.published_modules() if m.required and m.id != module.id]
+        for earlier in required:
+            _pass(liaison, earlier)
+        assert certificates.current_certificate(liaison.id) is None, "issued before the last quiz"
+        _pass(liaison, module)  # the last quiz: the trigger issues the certificate
+        certificate = certificates.current_certificate(liaison.id)
+        assert certificate is not None
+        db.session.commit()
+        return certificate.code
+
+
+def revoke(app: Flask, code: str) -> None:
+    with app.test_request_context():
+        certificate = certificates.find_by_code(code)
+        certificates.revoke_certificate(find_user_by_email(COORDINATOR), certificate, "Moved out of the city")
+        db.session.commit()
+
+
+def test_a_liaison_is_certified_a_stranger_verifies_and_sees_the_revocation(
+    page: Page, browser: Browser, live_server: str, app: Flask, assert_accessible: AssertAccessible
+) -> None:
+    code = complete_the_program(app)
+
+    # The liaison logs in and finds the certificate on the dashboard.
+    page.goto(live_server + "/login")
+    page.locator("#email").fill(LIAISON)
+    page.locator("#password").fill(DEMO_PASSWORD)
+    page.locator("main form.usa-form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/liaison$"))
+    expect(page.locator("#certificate-heading")).to_contain_text("Your certificate")
+    expect(page.locator("#dashboard-certificate-code")).to_have_text(code)
+    expect(page.locator("#dashboard-certificate-state")).to_have_attribute("data-state", "valid")
+    expect(page.locator("#dashboard-certificate-pdf")).to_be_visible()
+    assert_accessible(page)
+
+    # A stranger, not logged in, types the code loosely in the verify form.
+    stranger_context = browser.new_context()
+    try:
+        stranger = stranger_context.new_page()
+        stranger.set_default_timeout(5_000)
+        stranger.goto(live_server + "/")
+        stranger.get_by_role("link", name="Verify a certificate").click()
+        stranger.wait_for_url(f"{live_server}/verify")
+        assert_accessible(stranger)
+        stranger.get_by_label("Certificate code").fill(code.lower().replace("-", " "))
+        stranger.get_by_role("button", name="Verify").click()
+        stranger.wait_for_url(f"{live_server}/verify/{code}")
+        expect(stranger.locator("#certificate-state")).to_have_attribute("data-state", "valid")
+        expect(stranger.locator("#certificate-sentence")).to_contain_text("This certificate is valid until")
+        expect(stranger.locator("#certificate-name")).to_have_text(page.locator("h1").inner_text()[len("Hello, ") :])
+        expect(stranger.get_by_role("button", name="Log in")).to_have_count(0)
+        assert_accessible(stranger)
+
+        # A coordinator revokes it: the stranger's reload says so at once, without the reason.
+        revoke(app, code)
+        stranger.reload()
+        expect(stranger.locator("#certificate-state")).to_have_attribute("data-state", "revoked")
+        expect(stranger.locator("#certificate-sentence")).to_contain_text("was revoked on")
+        expect(stranger.locator("main")).not_to_contain_text("Moved out of the city")
+        assert_accessible(stranger)
+    finally:
+        stranger_context.close()
+
+    # The liaison's dashboard shows the revocation too.
+    page.reload()
+    expect(page.locator("#dashboard-certificate-state")).to_have_attribute("data-state", "revoked")
+    assert_accessible(page)
