@@ -49,6 +49,7 @@ def navigation() -> list[NavItem]:
             NavItem(_l("Applications"), "queue.index"),
             NavItem(_l("Cohorts"), "cohorts.index"),
             NavItem(_l("Training"), "authoring.index"),
+            NavItem(_l("Certificates"), "certificate_admin.index"),
         ]
         if current_user.is_admin:
             items.append(NavItem(_l("Accounts"), "accounts.index"))
