@@ -12,6 +12,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from liaison.audit import record_event
 from liaison.auth.models import Role, User
@@ -24,6 +25,7 @@ from liaison.errors import Conflict, NotFound, ValidationFailed
 from liaison.extensions import db
 from liaison.mail import queue_mail
 from liaison.templating import program_name
+from liaison.training.models import Module, Quiz, QuizAttempt
 from liaison.training.services import Progress, progress_for
 
 logger = logging.getLogger(__name__)
@@ -296,3 +298,118 @@ def eligibility_for_cohort(cohort_id: int) -> dict[int, Eligibility]:
             ).all()
         )
     return {user_id: eligibility_from(cohort, progress[user_id], attended.get(user_id, 0)) for user_id in user_ids}
+
+
+# Renewal -------------------------------------------------------------------------------------
+# Added for the Renewal part of the Certificates issue. A liaison renews from RENEWAL_WINDOW before
+# expiry (and any time after it, unless revoked) by passing the program's published renewal quiz,
+# or, when there is none, every required published quiz again. Only passes submitted since the
+# window opened (and since the current period started) count, so the original training does not.
+# Quiz attempts are not reset for renewal: a liaison whose attempts ran out asks a coordinator, who
+# grants more on the training oversight page (training.services.grant_accommodation / unlock_quiz).
+
+RENEWAL_WINDOW = timedelta(days=60)
+
+
+@dataclass(frozen=True)
+class RenewalNeeds:
+    """What a liaison must still do to renew: the modules whose quiz they must pass again."""
+
+    window_open: bool
+    opens_at: datetime | None = None
+    counted_since: datetime | None = None
+    renewal_quiz: bool = False
+    required: list[Module] = field(default_factory=list)
+    missing: list[Module] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return self.window_open and bool(self.required) and not self.missing
+
+
+def renewal_window_open(certificate: Certificate, now: datetime | None = None) -> bool:
+    """Whether this certificate can be renewed now: active, and at most 60 days before expiry or after it."""
+    now = now or utcnow()
+    if certificate.status is not CertificateStatus.ACTIVE or certificate.expires_at is None:
+        return False
+    return now >= certificate.expires_at - RENEWAL_WINDOW
+
+
+def _renewal_modules() -> tuple[bool, list[Module]]:
+    """The modules whose quiz renews a certificate: the renewal quiz(zes), else every required quiz."""
+    modules = list(
+        db.session.scalars(
+            select(Module)
+            .join(Quiz, Quiz.module_id == Module.id)
+            .where(Module.published.is_(True))
+            .options(selectinload(Module.quiz))
+            .order_by(Module.position)
+        )
+    )
+    renewal = [module for module in modules if module.quiz is not None and module.quiz.is_renewal]
+    if renewal:
+        return True, renewal
+    return False, [module for module in modules if module.required]
+
+
+def renewal_requirements(user: User, certificate: Certificate, now: datetime | None = None) -> RenewalNeeds:
+    """What the liaison still needs to renew this certificate (a few queries, whatever the data size)."""
+    now = now or utcnow()
+    if not renewal_window_open(certificate, now):
+        opens_at = certificate.expires_at - RENEWAL_WINDOW if certificate.expires_at else None
+        return RenewalNeeds(window_open=False, opens_at=opens_at)
+    # Passes count from the window's opening, and only after the current period began (so the pass
+    # that issued or renewed the certificate never counts twice, even with a period under 60 days).
+    counted_since = certificate.expires_at - RENEWAL_WINDOW
+    since = [QuizAttempt.submitted_at >= counted_since, QuizAttempt.submitted_at <= now]
+    if certificate.periods:
+        since.append(QuizAttempt.submitted_at > certificate.periods[-1].starts_at)
+        counted_since = max(counted_since, certificate.periods[-1].starts_at)
+    renewal_quiz, required = _renewal_modules()
+    passed = set(
+        db.session.scalars(
+            select(QuizAttempt.quiz_id).where(
+                QuizAttempt.user_id == user.id,
+                QuizAttempt.quiz_id.in_([module.quiz.id for module in required]),
+                QuizAttempt.passed.is_(True),
+                *since,
+            )
+        )
+    )
+    missing = [module for module in required if module.quiz.id not in passed]
+    return RenewalNeeds(True, certificate.expires_at - RENEWAL_WINDOW, counted_since, renewal_quiz, required, missing)
+
+
+def renew_if_eligible(user: User, now: datetime | None = None) -> Certificate | None:
+    """Renew the liaison's certificate when they passed what renewal needs; returns it when renewed.
+
+    The new period continues the same certificate (same code): it starts at the old expiry when
+    renewed early, or now when renewed after expiry, and lasts CERTIFICATE_VALID_DAYS.
+    """
+    now = now or utcnow()
+    if user.role is not Role.LIAISON:
+        return None
+    certificate = db.session.scalar(
+        select(Certificate)
+        .where(Certificate.user_id == user.id, Certificate.status == CertificateStatus.ACTIVE)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if certificate is None or not renewal_requirements(user, certificate, now).complete:
+        return None
+    starts_at = max(now, certificate.expires_at)
+    ends_at = starts_at + _valid_for()
+    certificate.periods.append(CertificatePeriod(kind=PeriodKind.RENEWED, starts_at=starts_at, ends_at=ends_at))
+    certificate.expires_at = ends_at
+    db.session.flush()
+    record_event(user, "certificate.renewed", certificate, user_id=user.id, expires_at=ends_at.isoformat())
+    queue_mail(
+        address=user.email,
+        recipient_id=user.id,
+        template="certificate_renewed",
+        subject=_l("Your certificate is renewed: %(program)s", program=program_name()),
+        locale=user.preferred_language,
+        certificate=certificate,
+    )
+    logger.info("certificate %s renewed for user %s until %s", certificate.id, user.id, ends_at)
+    return certificate

@@ -1,4 +1,4 @@
-"""Issue a certificate as soon as a liaison meets the rule (listens to `progress_changed`)."""
+"""Issue or renew a certificate as soon as a liaison meets the rule (listens to `progress_changed`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from liaison.signals import progress_changed
 
 @progress_changed.connect
 def _issue_when_eligible(_sender: Any, *, user_id: int, **_: Any) -> None:
-    from liaison.certificates.services import issue_if_eligible
+    from liaison.certificates.services import issue_if_eligible, renew_if_eligible
 
     user = db.session.get(User, user_id)
     if user is not None:
         issue_if_eligible(user)
+        renew_if_eligible(user)

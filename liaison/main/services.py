@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from flask_babel import format_date, format_time
 from flask_babel import lazy_gettext as _l
@@ -12,7 +13,12 @@ from sqlalchemy import case, func, select
 from liaison.audit import AuditEvent
 from liaison.auth.models import Role, User
 from liaison.certificates.models import Certificate, CertificateStatus
-from liaison.certificates.services import certificate_state, eligibility_from
+from liaison.certificates.services import (
+    certificate_state,
+    eligibility_from,
+    renewal_requirements,
+    renewal_window_open,
+)
 from liaison.enrollment.models import Cohort, TrainingSession
 from liaison.enrollment.services import active_membership
 from liaison.enrollment.sessions import sessions_attended, upcoming_sessions
@@ -146,6 +152,8 @@ class LiaisonDashboard:
     certificate: Certificate | None = None
     certificate_state: str = ""
     certificate_missing: list[str] = field(default_factory=list)
+    # What renewing needs, while the renewal window is open (None otherwise).
+    renewal: Any = None
 
     @property
     def next_session(self) -> TrainingSession | None:
@@ -216,6 +224,7 @@ def _with_certificate(dashboard: LiaisonDashboard, user: User, now: datetime | N
     certificate = dashboard_certificate(user.id)
     if certificate is not None:
         state = certificate_state(certificate, now).value
-        return replace(dashboard, certificate=certificate, certificate_state=state)
+        renewal = renewal_requirements(user, certificate, now) if renewal_window_open(certificate, now) else None
+        return replace(dashboard, certificate=certificate, certificate_state=state, renewal=renewal)
     missing = eligibility_from(dashboard.cohort, dashboard.training, dashboard.sessions_attended).missing
     return replace(dashboard, certificate_missing=missing)

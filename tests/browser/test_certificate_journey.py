@@ -1,8 +1,8 @@
 """Flow 7 in a real browser: the demo liaison completes the required training and attendance
 (through the services, on the live server's app), the certificate is issued automatically, the
-liaison sees it on the dashboard, a stranger (another browser context, not logged in) checks its
-code on the public verify page, a coordinator revokes it and the stranger's reload says so.
-axe checks every page on the way.
+liaison sees it on the dashboard and downloads the PDF, a stranger (another browser context, not
+logged in) checks its code on the public verify page, a coordinator (a third context) revokes it
+from the certificate list and the stranger's reload says so. axe checks every page on the way.
 """
 
 from __future__ import annotations
@@ -77,11 +77,34 @@ def complete_the_program(app: Flask) -> str:
         return certificate.code
 
 
-def revoke(app: Flask, code: str) -> None:
-    with app.test_request_context():
-        certificate = certificates.find_by_code(code)
-        certificates.revoke_certificate(find_user_by_email(COORDINATOR), certificate, "Moved out of the city")
-        db.session.commit()
+def revoke_in_the_browser(browser: Browser, live_server: str, code: str, assert_accessible: AssertAccessible) -> None:
+    """The coordinator logs in (own context), finds the row by its code and revokes with a reason."""
+    context = browser.new_context()
+    try:
+        coordinator = context.new_page()
+        coordinator.set_default_timeout(5_000)
+        coordinator.goto(live_server + "/login")
+        coordinator.locator("#email").fill(COORDINATOR)
+        coordinator.locator("#password").fill(DEMO_PASSWORD)
+        coordinator.locator("main form.usa-form button[type=submit]").click()
+        coordinator.wait_for_url(re.compile(r"/coordinator$"))
+        coordinator.goto(live_server + "/coordinator/certificates/")
+        assert_accessible(coordinator)
+        row = coordinator.locator("tr", has=coordinator.get_by_role("link", name=code, exact=True))
+        expect(row).to_contain_text("Valid")
+        row.get_by_role("link", name=re.compile(r"^Revoke")).click()
+        # htmx swaps the row for the inline form (the same row id).
+        reason = coordinator.get_by_label("Reason for revoking")
+        expect(reason).to_be_visible()
+        assert_accessible(coordinator)
+        reason.fill("Moved out of the city")
+        coordinator.get_by_role("button", name="Revoke").click()
+        row = coordinator.locator("tr", has_text=code)
+        expect(row.get_by_role("status")).to_contain_text("revoked.")
+        expect(row).to_contain_text("Revoked")
+        assert_accessible(coordinator)
+    finally:
+        context.close()
 
 
 def test_a_liaison_is_certified_a_stranger_verifies_and_sees_the_revocation(
@@ -101,6 +124,14 @@ def test_a_liaison_is_certified_a_stranger_verifies_and_sees_the_revocation(
     expect(page.locator("#dashboard-certificate-pdf")).to_be_visible()
     assert_accessible(page)
 
+    # The liaison downloads the certificate as a PDF.
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download PDF").click()
+    download = download_info.value
+    assert download.suggested_filename == f"certificate-{code}.pdf"
+    with open(download.path(), "rb") as pdf:
+        assert pdf.read(4) == b"%PDF"
+
     # A stranger, not logged in, types the code loosely in the verify form.
     stranger_context = browser.new_context()
     try:
@@ -119,8 +150,8 @@ def test_a_liaison_is_certified_a_stranger_verifies_and_sees_the_revocation(
         expect(stranger.get_by_role("button", name="Log in")).to_have_count(0)
         assert_accessible(stranger)
 
-        # A coordinator revokes it: the stranger's reload says so at once, without the reason.
-        revoke(app, code)
+        # A coordinator revokes it in the browser: the stranger's reload says so at once, without the reason.
+        revoke_in_the_browser(browser, live_server, code, assert_accessible)
         stranger.reload()
         expect(stranger.locator("#certificate-state")).to_have_attribute("data-state", "revoked")
         expect(stranger.locator("#certificate-sentence")).to_contain_text("was revoked on")

@@ -65,7 +65,15 @@ def test_coordinator_logs_in_deactivates_a_liaison_in_place_and_logs_out(
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Coordinator dashboard")
-    assert nav_labels(page) == ["Dashboard", "Applications", "Cohorts", "Training", "Certificates", "Accounts", "My account"]
+    assert nav_labels(page) == [
+        "Dashboard",
+        "Applications",
+        "Cohorts",
+        "Training",
+        "Certificates",
+        "Accounts",
+        "My account",
+    ]
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard")).to_have_attribute(
         "aria-current", "page"
     )

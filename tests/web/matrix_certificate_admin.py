@@ -22,4 +22,6 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("certificate_admin.revoke", "GET"): _coordinators(200),
     # An empty form lacks the reason: the form comes back, nothing is revoked.
     ("certificate_admin.revoke", "POST"): _coordinators(422),
+    # The world cohort has one active certificate: its PDF in a ZIP.
+    ("certificate_admin.cohort_zip", "GET"): _coordinators(200),
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -303,3 +305,65 @@ def test_liaisons_get_403_on_every_certificate_admin_page(app, client, login_as)
     assert client.post(f"{BASE}/{certificate_id}/approve").status_code == 403
     assert client.post(f"{BASE}/{certificate_id}/revoke", data={"reason": "x"}).status_code == 403
     assert certificate_count(app, status=CertificateStatus.REVOKED) == 0
+
+
+# A cohort's certificates as one ZIP -------------------------------------------------------------
+
+
+def test_the_cohort_zip_holds_one_pdf_per_active_certificate_named_by_code(app, client, login_as):
+    coordinator = login_as("coordinator")
+    cohort, other = make_cohort(app, "North"), make_cohort(app, "South")
+    [first, second, revoked, pending] = add_members(app, cohort, 4, prefix="North")
+    [southerner] = add_members(app, other, 1, prefix="South")
+    with app.app_context():
+        # A name with path characters must never become a file name in the archive.
+        db.session.get(User, first).full_name = "../../etc/passwd"
+        db.session.commit()
+    active_ids = [add_certificate(app, first, cohort), add_certificate(app, second, cohort)]
+    revoked_id = add_certificate(app, revoked, cohort, status=CertificateStatus.REVOKED)
+    add_certificate(app, pending, cohort, expires_in_days=None, status=CertificateStatus.PENDING)
+    add_certificate(app, southerner, other)
+    with app.app_context():
+        codes = {db.session.get(Certificate, id_).code for id_ in active_ids}
+        revoked_code = db.session.get(Certificate, revoked_id).code
+
+    page = client.get(f"{BASE}/cohorts/{cohort}").get_data(as_text=True)
+    assert "Download all certificates (ZIP)" in page
+    assert "2 active certificates" in page
+
+    response = client.get(f"{BASE}/cohorts/{cohort}/certificates.zip")
+    assert response.status_code == 200
+    assert response.mimetype == "application/zip"
+    assert response.headers["Content-Disposition"] == f'attachment; filename="cohort-{cohort}-certificates.zip"'
+    assert response.headers["Cache-Control"] == "no-store"
+    with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
+        names = archive.namelist()
+        assert sorted(names) == sorted(f"certificate-{code}.pdf" for code in codes)
+        assert f"certificate-{revoked_code}.pdf" not in names
+        for info in archive.infolist():
+            assert info.compress_type == zipfile.ZIP_DEFLATED
+            assert archive.read(info).startswith(b"%PDF")
+    with app.app_context():
+        events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "certificates.exported")))
+    assert [(e.actor_id, e.subject_type, e.subject_id, e.details) for e in events] == [
+        (coordinator.id, "cohort", str(cohort), {"count": 2})
+    ]
+
+
+def test_a_cohort_without_active_certificates_gets_a_404_with_a_message_and_no_link(app, client, login_as):
+    login_as("coordinator")
+    cohort = make_cohort(app, "Empty")
+    [revoked] = add_members(app, cohort, 1)
+    add_certificate(app, revoked, cohort, status=CertificateStatus.REVOKED)
+    assert "Download all certificates (ZIP)" not in client.get(f"{BASE}/cohorts/{cohort}").get_data(as_text=True)
+    response = client.get(f"{BASE}/cohorts/{cohort}/certificates.zip")
+    assert response.status_code == 404
+    assert "Empty has no active certificates to download." in response.get_data(as_text=True)
+    assert client.get(f"{BASE}/cohorts/{cohort + 1000}/certificates.zip").status_code == 404
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "certificates.exported")
+            )
+            == 0
+        )
