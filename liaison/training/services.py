@@ -343,6 +343,10 @@ def start_attempt(user: User, quiz: Quiz, *, language: str, now: datetime | None
     limit = attempts_limit(quiz, accommodation)
     used = _attempts_used(user.id, quiz.id)
     if limit is not None and used >= limit:
+        # Another tab may have opened the last attempt since the check above: hand that one over.
+        existing = open_attempt(user.id, quiz.id)
+        if existing is not None:
+            return existing
         raise Conflict(QUIZ_LOCKED_MESSAGE)
     if not quiz.questions:
         raise NotFound()
