@@ -57,6 +57,9 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     app.after_request(_end_unit_of_work)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # WeasyPrint and fontTools log every rendering step at INFO: one PDF would fill a page of logs.
+        for noisy in ("weasyprint", "fontTools"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     return app
 
 
