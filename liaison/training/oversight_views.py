@@ -23,7 +23,7 @@ from liaison.extensions import db
 from liaison.forms import apply_domain_error, csrf_checked_by_form
 from liaison.htmx import is_htmx
 from liaison.permissions import acting_user, coordinator_required
-from liaison.training import grading, services
+from liaison.training import services
 from liaison.training.content import current_language, localized
 from liaison.training.models import AttemptStatus, Question, Quiz, QuizAccommodation, QuizAttempt
 from liaison.training.oversight_forms import AccommodationForm, UnlockForm
@@ -306,29 +306,8 @@ def attempt(user_id: int, attempt_id: int) -> Any:
         attempt=found,
         module=found.quiz.module,
         result=result,
-        questions=_result_questions(found, result) if result is not None else [],
+        rows=list(zip(found.snapshot, result.results, strict=True)) if result is not None else [],
     )
-
-
-def _result_questions(attempt: QuizAttempt, result: grading.Grade) -> list[dict[str, Any]]:
-    """Each question as shown, with what was chosen, what was right, and the explanation."""
-    questions = []
-    for question, outcome in zip(attempt.snapshot, result.results, strict=True):
-        chosen, correct = set(outcome.chosen), set(outcome.correct)
-        questions.append(
-            {
-                "prompt": question["prompt"],
-                "explanation": question["explanation"],
-                "kind": question["kind"],
-                "right": outcome.right,
-                "answered": bool(outcome.chosen),
-                "choices": [
-                    {"text": choice["text"], "chosen": choice["key"] in chosen, "correct": choice["key"] in correct}
-                    for choice in question["choices"]
-                ],
-            }
-        )
-    return questions
 
 
 # Item analysis ------------------------------------------------------------------------------
