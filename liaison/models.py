@@ -12,12 +12,22 @@ from liaison.enrollment.models import (
     cohort_coordinator,
 )
 from liaison.ratelimit import RateLimitCounter
+from liaison.service_requests.models import (
+    BatchRow,
+    Neighborhood,
+    RequestBatch,
+    RequestEvent,
+    ServiceAttribute,
+    ServiceRequest,
+    ServiceType,
+)
 from liaison.training.models import Choice, Module, ModuleRead, Question, Quiz, QuizAccommodation, QuizAttempt
 
 __all__ = [
     "Application",
     "Attendance",
     "AuditEvent",
+    "BatchRow",
     "Certificate",
     "CertificatePeriod",
     "CertificateReminder",
@@ -26,11 +36,17 @@ __all__ = [
     "Membership",
     "Module",
     "ModuleRead",
+    "Neighborhood",
     "Question",
     "Quiz",
     "QuizAccommodation",
     "QuizAttempt",
     "RateLimitCounter",
+    "RequestBatch",
+    "RequestEvent",
+    "ServiceAttribute",
+    "ServiceRequest",
+    "ServiceType",
     "TrainingSession",
     "User",
     "WebSession",

@@ -21,8 +21,10 @@ from liaison.enrollment import services as enrollment
 from liaison.enrollment import sessions as training_sessions
 from liaison.enrollment.models import GroupType, SessionKind
 from liaison.extensions import db
+from liaison.service_requests.models import AttributeDatatype, Neighborhood
 from liaison.training import services as training
 from liaison.training.models import QuestionKind
+from tests import factories
 
 ROLES = ["anonymous", "liaison", "coordinator", "admin", "deactivated"]
 
@@ -182,6 +184,14 @@ def world(app, make_user):
         )
         db.session.add(certificate)
         db.session.commit()
+        service_type = factories.make_service_type(
+            "SR-MX01", attributes=[{"code": "pole_number", "datatype": AttributeDatatype.STRING}]
+        )
+        neighborhood = Neighborhood(name="Matrix Park", zipcodes=["19143"])
+        db.session.add(neighborhood)
+        # A draft batch and a filed request of the bystander: another liaison using these ids gets 404.
+        batch = factories.make_batch(other_liaison, rows=[{"service_code": "SR-MX01", "address": "1 Main St"}])
+        service_request = factories.make_service_request(other_liaison, service_type)
         values = {
             "token": "not-a-valid-token",
             "user_id": bystander.id,
@@ -196,6 +206,13 @@ def world(app, make_user):
             "attempt_id": attempt.id,
             "certificate_id": certificate.id,
             "code": certificate.code,
+            "service_type_id": service_type.id,
+            "attribute_id": service_type.attributes[0].id,
+            "neighborhood_id": neighborhood.id,
+            "batch_id": batch.id,
+            "row_id": batch.rows[0].id,
+            "request_id": service_request.id,
+            "public_token": service_request.public_token,
         }
     return values
 
