@@ -145,6 +145,13 @@ def _register_blueprints(app: Flask) -> None:
     from liaison.enrollment.queue_views import bp as queue_bp
     from liaison.enrollment.sessions_views import bp as sessions_bp
     from liaison.main.views import bp as main_bp
+    from liaison.service_requests.batch_views import bp as batches_bp
+    from liaison.service_requests.catalog_views import bp as catalog_bp
+    from liaison.service_requests.my_requests_views import bp as my_requests_bp
+    from liaison.service_requests.queue_views import bp as request_queue_bp
+    from liaison.service_requests.status_views import bp as request_status_bp
+    from liaison.service_requests.submit_views import bp as batch_submit_bp
+    from liaison.service_requests.upload_views import bp as batch_upload_bp
     from liaison.training.authoring_views import bp as authoring_bp
     from liaison.training.oversight_views import bp as oversight_bp
     from liaison.training.views import bp as training_bp
@@ -162,3 +169,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(certificates_bp)
     app.register_blueprint(certificate_admin_bp, url_prefix="/coordinator/certificates")
     app.register_blueprint(certificate_pdf_bp)
+    app.register_blueprint(catalog_bp, url_prefix="/coordinator/catalog")
+    app.register_blueprint(my_requests_bp, url_prefix="/requests")
+    app.register_blueprint(batches_bp, url_prefix="/requests/batches")
+    app.register_blueprint(batch_upload_bp, url_prefix="/requests/batches")
+    app.register_blueprint(batch_submit_bp, url_prefix="/requests/batches")
+    app.register_blueprint(request_queue_bp, url_prefix="/coordinator/requests")
+    app.register_blueprint(request_status_bp, url_prefix="/status")

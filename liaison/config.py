@@ -67,6 +67,12 @@ class Config:
     MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
     MAX_FORM_PARTS = _env_int("MAX_FORM_PARTS", 20_000)
 
+    # Bulk request uploads (DESIGN.md "Bulk upload format"): rows and bytes per file.
+    BULK_MAX_ROWS = _env_int("BULK_MAX_ROWS", 5_000)
+    BULK_MAX_BYTES = _env_int("BULK_MAX_BYTES", 5 * 1024 * 1024)
+    # Open requests of the same service at the same address this recent are possible duplicates.
+    DUPLICATE_WINDOW_DAYS = _env_int("DUPLICATE_WINDOW_DAYS", 30)
+
     # argon2id, OWASP minimum (SECURITY.md pitfall 13): t=2, m=19 MiB, p=1.
     PASSWORD_HASH_TIME_COST = 2
     PASSWORD_HASH_MEMORY_KIB = 19 * 1024
