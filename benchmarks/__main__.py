@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from benchmarks import certificates, client, cpu, http_load, servers, training_pages
+from benchmarks import certificates, client, cpu, http_load, servers, service_requests, training_pages
 
 DEMO_PASSWORD = "liaison-demo"
 DEMO_ACCOUNTS = {"coordinator": "coordinator@example.org", "liaison": "liaison@example.org"}
@@ -302,6 +302,9 @@ def run(args: argparse.Namespace) -> int:
 
         print(flush=True)
         certificates.run()  # in-process in a child: its own throwaway database, no server
+
+        print(flush=True)
+        service_requests.run()  # in-process in a child: throwaway SQLite and PostgreSQL databases
 
         if args.profile:
             print()

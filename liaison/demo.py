@@ -16,6 +16,7 @@ from liaison.enrollment import services as enrollment
 from liaison.enrollment import sessions as training
 from liaison.enrollment.models import ApplicationSource, Cohort, CohortStatus, GroupType, SessionKind
 from liaison.extensions import db
+from liaison.service_requests.catalog import seed_catalog
 from liaison.training.seed import load_curriculum
 
 DEMO_PASSWORD = "liaison-demo"  # noqa: S105 - documented demo credential, refused by deploy-check
@@ -185,6 +186,11 @@ def seed_demo() -> list[str]:
     modules = load_curriculum(coordinator)
     if modules:
         created.append(f"{len(modules)} training modules")
+    catalog = seed_catalog(coordinator)
+    if catalog.anything:
+        created.append(
+            f"{catalog.service_types} services, {catalog.attributes} questions, {catalog.neighborhoods} neighborhoods"
+        )
     return created
 
 

@@ -50,11 +50,16 @@ def navigation() -> list[NavItem]:
             NavItem(_l("Cohorts"), "cohorts.index"),
             NavItem(_l("Training"), "authoring.index"),
             NavItem(_l("Certificates"), "certificate_admin.index"),
+            NavItem(_l("Service catalog"), "catalog.index"),
         ]
         if current_user.is_admin:
             items.append(NavItem(_l("Accounts"), "accounts.index"))
     else:
-        items = [NavItem(_l("My dashboard"), "main.liaison_dashboard"), NavItem(_l("Training"), "training.index")]
+        items = [
+            NavItem(_l("My dashboard"), "main.liaison_dashboard"),
+            NavItem(_l("Training"), "training.index"),
+            NavItem(_l("My requests"), "my_requests.index"),
+        ]
     items.append(NavItem(_l("My account"), "auth.account"))
     return items
 
@@ -66,6 +71,10 @@ AUDIT_ACTIONS: dict[str, Any] = {
     "user.password_reset_requested": _l("Password reset asked for"),
     "user.deactivated": _l("Account deactivated"),
     "user.reactivated": _l("Account reactivated"),
+    "requests.status_changed": _l("Request status changed"),
+    "requests.review_cleared": _l("Request review flag cleared"),
+    "requests.exported_personal_data": _l("Requests exported with neighbor contact details"),
+    "request.receipt_emailed": _l("Request receipt emailed to the neighbor"),
 }
 
 

@@ -7,13 +7,15 @@ partial unique indexes back the rules in the database itself.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Integer, Select, String, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from liaison.audit import record_event
@@ -549,23 +551,17 @@ class RosterRow:
         return "accepted" if self.user.has_password else "pending"
 
 
-def roster_query(cohort_id: int, *, include_ended: bool = False, search: str = "") -> Select:
-    """Rows of (membership, user, sessions attended in this cohort) in one query."""
-    from liaison.enrollment.models import Attendance, TrainingSession
+def _roster_order() -> tuple[Any, ...]:
+    return (Membership.status, func.lower(User.full_name), User.id)
 
-    attended = (
-        select(Attendance.user_id, func.count().label("attended"))
-        .join(TrainingSession, TrainingSession.id == Attendance.session_id)
-        .where(TrainingSession.cohort_id == cohort_id, Attendance.present.is_(True))
-        .group_by(Attendance.user_id)
-        .subquery()
-    )
+
+def roster_members_query(cohort_id: int, *, include_ended: bool = False, search: str = "") -> Select:
+    """Rows of (membership, user) in roster order, filtered, without any aggregate."""
     query = (
-        select(Membership, User, func.coalesce(attended.c.attended, 0))
+        select(Membership, User)
         .join(User, User.id == Membership.user_id)
-        .outerjoin(attended, attended.c.user_id == Membership.user_id)
         .where(Membership.cohort_id == cohort_id)
-        .order_by(Membership.status, func.lower(User.full_name), User.id)
+        .order_by(*_roster_order())
     )
     if not include_ended:
         query = query.where(Membership.status == MembershipStatus.ACTIVE)
@@ -577,6 +573,207 @@ def roster_query(cohort_id: int, *, include_ended: bool = False, search: str = "
     return query
 
 
+def _attended_in(cohort_id: int) -> Select:
+    from liaison.enrollment.models import Attendance, TrainingSession
+
+    return (
+        select(Attendance.user_id, func.count().label("attended"))
+        .join(TrainingSession, TrainingSession.id == Attendance.session_id)
+        .where(TrainingSession.cohort_id == cohort_id, Attendance.present.is_(True))
+        .group_by(Attendance.user_id)
+    )
+
+
+def roster_query(cohort_id: int, *, include_ended: bool = False, search: str = "") -> Select:
+    """Rows of (membership, user, sessions attended in this cohort) in one query, for the whole
+    roster at once (the export). A page of the roster uses roster_members_query instead."""
+    attended = _attended_in(cohort_id).subquery()
+    members = roster_members_query(cohort_id, include_ended=include_ended, search=search)
+    return members.add_columns(func.coalesce(attended.c.attended, 0)).outerjoin(
+        attended, attended.c.user_id == Membership.user_id
+    )
+
+
 def roster_rows(rows: Iterable[tuple[Membership, User, int]]) -> list[RosterRow]:
     """Wrap roster query results."""
     return [RosterRow(membership=m, user=u, sessions_attended=n) for m, u, n in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    """One row of a roster page: plain values, the person's attendance in the cohort and how many
+    required published modules they completed."""
+
+    membership_id: int
+    user_id: int
+    full_name: str
+    email: str
+    active: bool
+    has_password: bool
+    last_login_at: datetime | None
+    status: MembershipStatus
+    ended_at: datetime | None
+    end_reason: str
+    sessions_attended: int
+    training_done: int
+
+    @property
+    def invitation_state(self) -> str:
+        if not self.active:
+            return "deactivated"
+        return "accepted" if self.has_password else "pending"
+
+
+@dataclass(frozen=True)
+class RosterPage:
+    """A page of the roster and the number of required published modules."""
+
+    entries: list[RosterEntry]
+    required_modules: int
+
+
+def _members_filtered(query: Select, *, include_ended: bool, searching: bool, one_member: bool) -> Select:
+    """The roster's filters with bound parameters (cohort_id, pattern, membership_id)."""
+    query = query.join(User, User.id == Membership.user_id).where(Membership.cohort_id == bindparam("cohort_id"))
+    if not include_ended:
+        query = query.where(Membership.status == MembershipStatus.ACTIVE)
+    if searching:
+        pattern = bindparam("pattern", type_=String)
+        query = query.where(
+            or_(func.lower(User.full_name).like(pattern, escape="\\"), User.email.like(pattern, escape="\\"))
+        )
+    if one_member:
+        query = query.where(Membership.id == bindparam("membership_id"))
+    return query
+
+
+@functools.cache
+def _roster_count_statement(include_ended: bool, searching: bool) -> Select:
+    return _members_filtered(
+        select(func.count()).select_from(Membership), include_ended=include_ended, searching=searching, one_member=False
+    )
+
+
+@functools.cache
+def _roster_page_statement(include_ended: bool, searching: bool, one_member: bool) -> Select:
+    """The roster page's statement, built once per process (building it costs more than running
+    it); every value is a bound parameter."""
+    from liaison.enrollment.models import Attendance, TrainingSession
+    from liaison.training.models import Module, ModuleRead, Quiz, QuizAttempt
+
+    page = (
+        _members_filtered(
+            select(
+                Membership.id.label("membership_id"),
+                User.id.label("user_id"),
+                User.full_name,
+                User.email,
+                User.active,
+                User.password_hash.is_not(None).label("has_password"),
+                User.last_login_at,
+                Membership.status,
+                Membership.ended_at,
+                Membership.end_reason,
+                func.lower(User.full_name).label("sort_name"),
+            ).select_from(Membership),
+            include_ended=include_ended,
+            searching=searching,
+            one_member=one_member,
+        )
+        .order_by(*_roster_order())
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+        .subquery("page")
+    )
+    attended = (
+        select(func.count())
+        .select_from(Attendance)
+        .join(TrainingSession, TrainingSession.id == Attendance.session_id)
+        .where(
+            Attendance.user_id == page.c.user_id,
+            TrainingSession.cohort_id == bindparam("cohort_id"),
+            Attendance.present.is_(True),
+        )
+        .scalar_subquery()
+    )
+    passed = (
+        select(QuizAttempt.id)
+        .where(QuizAttempt.quiz_id == Quiz.id, QuizAttempt.user_id == ModuleRead.user_id, QuizAttempt.passed.is_(True))
+        .exists()
+    )
+    # Complete = read, and its quiz passed when it has one (training.services.Progress's rule).
+    done = (
+        select(func.count())
+        .select_from(ModuleRead)
+        .join(Module, Module.id == ModuleRead.module_id)
+        .outerjoin(Quiz, Quiz.module_id == Module.id)
+        .where(
+            ModuleRead.user_id == page.c.user_id,
+            Module.published.is_(True),
+            Module.required.is_(True),
+            or_(Quiz.id.is_(None), passed),
+        )
+        .scalar_subquery()
+    )
+    required = (
+        select(func.count())
+        .select_from(Module)
+        .where(Module.published.is_(True), Module.required.is_(True))
+        .scalar_subquery()
+    )
+    return select(
+        page.c.membership_id,
+        page.c.user_id,
+        page.c.full_name,
+        page.c.email,
+        page.c.active,
+        page.c.has_password,
+        page.c.last_login_at,
+        page.c.status,
+        page.c.ended_at,
+        page.c.end_reason,
+        attended,
+        done,
+        required,
+    ).order_by(page.c.status, page.c.sort_name, page.c.user_id)
+
+
+def _roster_parameters(cohort_id: int, search: str, membership_id: int | None) -> dict[str, Any]:
+    parameters: dict[str, Any] = {"cohort_id": cohort_id}
+    if search:
+        parameters["pattern"] = contains_pattern(search)
+    if membership_id is not None:
+        parameters["membership_id"] = membership_id
+    return parameters
+
+
+def roster_count(cohort_id: int, *, include_ended: bool = False, search: str = "") -> int:
+    """How many people the roster lists with these filters (one query)."""
+    statement = _roster_count_statement(include_ended, bool(search))
+    return db.session.scalar(statement, _roster_parameters(cohort_id, search, None)) or 0
+
+
+def roster_page(
+    cohort_id: int,
+    *,
+    include_ended: bool = False,
+    search: str = "",
+    limit: int = 50,
+    offset: int = 0,
+    membership_id: int | None = None,
+) -> RosterPage:
+    """One page of the roster in one query whatever the cohort's size: the page's members are
+    chosen first, then attendance and training progress are computed for those people only
+    (correlated subqueries on the page). roster_count counts the whole roster."""
+    statement = _roster_page_statement(include_ended, bool(search), membership_id is not None)
+    parameters = _roster_parameters(cohort_id, search, membership_id) | {"limit": limit, "offset": offset}
+    rows = db.session.execute(statement, parameters).all()
+    if not rows:
+        return RosterPage([], 0)
+    entries = [
+        RosterEntry(
+            row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5]), row[6], row[7], row[8], row[9], row[10], row[11]
+        )
+        for row in rows
+    ]
+    return RosterPage(entries, rows[0][12])

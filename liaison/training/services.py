@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from liaison.audit import record_event
 from liaison.auth.models import User
@@ -527,15 +527,47 @@ class Progress:
 
 
 def published_modules() -> list[Module]:
-    """Published modules in order, with their quizzes (two queries)."""
+    """Published modules in order, with their quizzes (one query).
+
+    The Markdown bodies are not loaded (progress and lists never show them; a page that does
+    loads its module with get_module)."""
     return list(
         db.session.scalars(
             select(Module)
             .where(Module.published.is_(True))
-            .options(selectinload(Module.quiz))
+            .options(joinedload(Module.quiz), defer(Module.body))
             .order_by(Module.position)
-        )
+        ).unique()
     )
+
+
+def required_done_for_users(user_ids: Iterable[int], modules: Sequence[Module]) -> dict[int, int]:
+    """How many required published modules each liaison completed (read, and its quiz passed if it
+    has one), in one query whatever their number: the roster's training column. Liaisons with none
+    done are left out."""
+    user_ids = list(set(user_ids))
+    required = [module for module in modules if module.required]
+    if not user_ids or not required:
+        return {}
+    quiz_ids = [module.quiz.id for module in required if module.quiz is not None]
+    without_quiz = [module.id for module in required if module.quiz is None]
+    passed = exists().where(
+        QuizAttempt.user_id == ModuleRead.user_id,
+        QuizAttempt.quiz_id == Quiz.id,
+        QuizAttempt.passed.is_(True),
+    )
+    complete = or_(ModuleRead.module_id.in_(without_quiz), and_(Quiz.id.in_(quiz_ids), passed))
+    query = (
+        select(ModuleRead.user_id, func.count())
+        .outerjoin(Quiz, Quiz.module_id == ModuleRead.module_id)
+        .where(
+            ModuleRead.user_id.in_(user_ids),
+            ModuleRead.module_id.in_([module.id for module in required]),
+            complete,
+        )
+        .group_by(ModuleRead.user_id)
+    )
+    return dict(db.session.execute(query).all())
 
 
 def progress_for_users(user_ids: Iterable[int], modules: Sequence[Module] | None = None) -> dict[int, Progress]:
