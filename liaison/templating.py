@@ -50,6 +50,7 @@ def navigation() -> list[NavItem]:
             NavItem(_l("Cohorts"), "cohorts.index"),
             NavItem(_l("Training"), "authoring.index"),
             NavItem(_l("Certificates"), "certificate_admin.index"),
+            NavItem(_l("Requests"), "request_queue.index"),
             NavItem(_l("Service catalog"), "catalog.index"),
         ]
         if current_user.is_admin:

@@ -6,14 +6,19 @@ file:// outside the static folder, other schemes) is refused without touching th
 template is `.html`, so the liaison's name is autoescaped and can never become markup.
 
 One FontConfiguration is shared by the process (a new one per render costs 40-100 ms). The PDF
-is tagged for screen readers (`pdf_tags=True`, accepted by WeasyPrint 70's `write_pdf`).
+is tagged for screen readers (`pdf_tags=True`, accepted by WeasyPrint 70's `write_pdf`). The QR
+code is inline SVG (no PNG encoding, nothing fetched). A cohort's PDFs can be shared by worker
+processes (render_certificate_pdfs).
 """
 
 from __future__ import annotations
 
 import logging
 import mimetypes
+import multiprocessing
 import threading
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -36,6 +41,10 @@ _font_config_lock = threading.Lock()
 QR_BORDER = 4  # modules of quiet zone around the QR code, as the standard asks
 # Images fetched from the static folder, parsed once per process (WeasyPrint's `cache` option).
 _image_cache: dict[Any, Any] = {}
+# Certificates rendered at once from which a cohort's PDFs are shared by worker processes (below
+# it, starting the workers, about a second, costs more than it saves).
+POOL_MIN = 40
+DEFAULT_PROCESSES = 2
 
 
 def font_configuration() -> FontConfiguration:
@@ -111,14 +120,48 @@ def certificate_html(certificate: Certificate) -> str:
     )
 
 
-def html_to_pdf(html: str, *, base_url: str) -> bytes:
-    """Render trusted certificate HTML with the deny-by-default fetcher and the shared fonts."""
-    static_url = urljoin(base_url, current_app.static_url_path.lstrip("/") + "/")
-    fetcher = StaticOnlyURLFetcher(current_app.static_folder or "", static_url)
+def _static_url(base_url: str) -> str:
+    return urljoin(base_url, current_app.static_url_path.lstrip("/") + "/")
+
+
+def _html_to_pdf(html: str, base_url: str, static_folder: str, static_url: str) -> bytes:
+    """WeasyPrint's part, with no Flask app needed (it also runs in the worker processes)."""
+    fetcher = StaticOnlyURLFetcher(static_folder, static_url)
     document = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
     return document.write_pdf(font_config=font_configuration(), pdf_tags=True, cache=_image_cache)  # type: ignore[no-any-return]
+
+
+def _html_to_pdf_job(job: tuple[str, str, str, str]) -> bytes:
+    return _html_to_pdf(*job)
+
+
+def html_to_pdf(html: str, *, base_url: str) -> bytes:
+    """Render trusted certificate HTML with the deny-by-default fetcher and the shared fonts."""
+    return _html_to_pdf(html, base_url, current_app.static_folder or "", _static_url(base_url))
 
 
 def render_certificate_pdf(certificate: Certificate, *, base_url: str) -> bytes:
     """The certificate as PDF bytes; `base_url` is the app's root URL (e.g. request.url_root)."""
     return html_to_pdf(certificate_html(certificate), base_url=base_url)
+
+
+def render_certificate_pdfs(
+    certificates: Sequence[Certificate], *, base_url: str, processes: int | None = None
+) -> list[bytes]:
+    """The PDFs of many certificates, in order (a cohort's ZIP).
+
+    The HTML is rendered here, in the app; with at least POOL_MIN certificates the WeasyPrint
+    work is shared by `processes` worker processes (CERTIFICATE_RENDER_PROCESSES, default 2),
+    started for this call with "spawn" (nothing of this process is inherited: no database
+    connection, no lock) and stopped at its end. Workers only turn this trusted HTML into PDF,
+    with the same deny-by-default URL fetcher and one FontConfiguration each.
+    """
+    static_folder, static_url = current_app.static_folder or "", _static_url(base_url)
+    jobs = [(certificate_html(certificate), base_url, static_folder, static_url) for certificate in certificates]
+    if processes is None:
+        processes = int(current_app.config.get("CERTIFICATE_RENDER_PROCESSES", DEFAULT_PROCESSES))
+    if processes <= 1 or len(jobs) < POOL_MIN:
+        return [_html_to_pdf_job(job) for job in jobs]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(processes, len(jobs)), mp_context=context) as pool:
+        return list(pool.map(_html_to_pdf_job, jobs, chunksize=max(1, min(16, len(jobs) // (4 * processes)))))

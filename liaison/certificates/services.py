@@ -413,3 +413,89 @@ def renew_if_eligible(user: User, now: datetime | None = None) -> Certificate | 
     )
     logger.info("certificate %s renewed for user %s until %s", certificate.id, user.id, ends_at)
     return certificate
+
+
+# Issue for a whole cohort (the coordinators' "issue for all eligible members") ----------------
+
+
+@dataclass
+class CohortIssue:
+    """What one "issue for all" step did, and where the cohort stands after it (all derived from
+    the database, so any app process can answer, and a step can be repeated safely)."""
+
+    issued: list[Certificate]  # issued, or queued for approval, by this step
+    members: int  # active members
+    eligible: int  # members who meet the rule
+    certified: int  # eligible members who hold a current (pending or active) certificate now
+    already: int  # members who held a current certificate before this step
+    not_eligible: int  # members without a current certificate who do not meet the rule
+
+    @property
+    def remaining(self) -> int:
+        """Eligible members still without a certificate."""
+        return max(0, self.eligible - self.certified)
+
+    @property
+    def finished(self) -> bool:
+        """Nothing left to issue, or this step could issue nothing more (the rule changed)."""
+        return self.remaining == 0 or not self.issued
+
+    @property
+    def percent(self) -> int:
+        return 100 * self.certified // self.eligible if self.eligible else 100
+
+
+def current_certificate_holders(user_ids: list[int]) -> set[int]:
+    """Which of these liaisons hold a pending or active certificate (one query)."""
+    if not user_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Certificate.user_id).where(
+                Certificate.user_id.in_(user_ids),
+                Certificate.status.in_([CertificateStatus.PENDING, CertificateStatus.ACTIVE]),
+            )
+        )
+    )
+
+
+def issue_for_cohort(actor: User, cohort_id: int, *, limit: int | None = None) -> CohortIssue:
+    """Issue (or queue for approval) the certificates of the cohort's eligible members who have
+    none, at most `limit` of them (None: all), in name order. Exactly once per liaison even when
+    two coordinators press the button together (issue_if_eligible)."""
+    from sqlalchemy import func
+
+    from liaison.enrollment.models import Membership, MembershipStatus
+
+    eligibility = eligibility_for_cohort(cohort_id)
+    holders = current_certificate_holders(list(eligibility))
+    waiting = [user_id for user_id, rule in eligibility.items() if rule.eligible and user_id not in holders]
+    issued: list[Certificate] = []
+    if waiting:
+        ordered = list(
+            db.session.scalars(
+                select(User)
+                .join(Membership, Membership.user_id == User.id)
+                .where(
+                    Membership.cohort_id == cohort_id,
+                    Membership.status == MembershipStatus.ACTIVE,
+                    User.id.in_(waiting),
+                )
+                .order_by(func.lower(User.full_name), User.id)
+                .limit(limit)
+            )
+        )
+        for user in ordered:
+            certificate = issue_if_eligible(user, actor=actor)
+            if certificate is not None:
+                issued.append(certificate)
+    eligible = sum(1 for rule in eligibility.values() if rule.eligible)
+    certified_before = sum(1 for user_id, rule in eligibility.items() if rule.eligible and user_id in holders)
+    return CohortIssue(
+        issued=issued,
+        members=len(eligibility),
+        eligible=eligible,
+        certified=certified_before + len(issued),
+        already=len(holders),
+        not_eligible=sum(1 for user_id, rule in eligibility.items() if not rule.eligible and user_id not in holders),
+    )

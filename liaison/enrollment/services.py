@@ -632,12 +632,17 @@ class RosterPage:
     required_modules: int
 
 
-def _members_filtered(query: Select, *, include_ended: bool, searching: bool, one_member: bool) -> Select:
-    """The roster's filters with bound parameters (cohort_id, pattern, membership_id)."""
-    query = query.join(User, User.id == Membership.user_id).where(Membership.cohort_id == bindparam("cohort_id"))
+def _members_filtered(
+    query: Select, *, include_ended: bool, searching: bool, one_member: bool, joined: bool
+) -> Select:
+    """The roster's filters with bound parameters (cohort_id, pattern, membership_id); `joined`:
+    the query already joins User."""
+    query = query.where(Membership.cohort_id == bindparam("cohort_id"))
     if not include_ended:
         query = query.where(Membership.status == MembershipStatus.ACTIVE)
     if searching:
+        if not joined:
+            query = query.join(User, User.id == Membership.user_id)
         pattern = bindparam("pattern", type_=String)
         query = query.where(
             or_(func.lower(User.full_name).like(pattern, escape="\\"), User.email.like(pattern, escape="\\"))
@@ -650,7 +655,11 @@ def _members_filtered(query: Select, *, include_ended: bool, searching: bool, on
 @functools.cache
 def _roster_count_statement(include_ended: bool, searching: bool) -> Select:
     return _members_filtered(
-        select(func.count()).select_from(Membership), include_ended=include_ended, searching=searching, one_member=False
+        select(func.count()).select_from(Membership),
+        include_ended=include_ended,
+        searching=searching,
+        one_member=False,
+        joined=False,
     )
 
 
@@ -675,10 +684,11 @@ def _roster_page_statement(include_ended: bool, searching: bool, one_member: boo
                 Membership.ended_at,
                 Membership.end_reason,
                 func.lower(User.full_name).label("sort_name"),
-            ).select_from(Membership),
+            ).join_from(Membership, User, User.id == Membership.user_id),
             include_ended=include_ended,
             searching=searching,
             one_member=one_member,
+            joined=True,
         )
         .order_by(*_roster_order())
         .limit(bindparam("limit", type_=Integer))

@@ -23,7 +23,7 @@ from liaison.service_requests import batches
 from liaison.service_requests.batches import BatchInput
 from liaison.service_requests.models import AttributeDatatype, BatchRow, RequestBatch, ServiceType
 from liaison.service_requests.validation import CONSENT_YES as CONSENT_WORDS
-from liaison.service_requests.validation import Catalog
+from liaison.service_requests.validation import FIELD_LABELS, Catalog
 from liaison.training.content import localized
 
 # The row fields the grid shows, in order; lat/long only appear for rows that have them.
@@ -171,19 +171,6 @@ def service_options(catalog: Catalog) -> list[tuple[str, list[tuple[str, str]]]]
 # What the row partial shows ---------------------------------------------------------------------
 
 NEIGHBOR_GRID_FIELDS = ("neighbor_first_name", "neighbor_last_name", "neighbor_phone", "neighbor_email")
-FIELD_LABELS: dict[str, Any] = {
-    "service_code": _l("Service"),
-    "address": _l("Address"),
-    "zipcode": _l("ZIP code"),
-    "lat": _l("Latitude"),
-    "long": _l("Longitude"),
-    "description": _l("Description"),
-    "neighbor_first_name": _l("Neighbor's first name"),
-    "neighbor_last_name": _l("Neighbor's last name"),
-    "neighbor_phone": _l("Neighbor's phone"),
-    "neighbor_email": _l("Neighbor's email"),
-    "contact_consent": _l("Contact consent"),
-}
 
 
 @dataclass
@@ -230,8 +217,9 @@ class RowView:
     @property
     def neighbor_open(self) -> bool:
         """The neighbor's contact fields start open when something is typed in them or is wrong."""
-        fields = (*NEIGHBOR_GRID_FIELDS, "contact_consent")
-        return self.consent_checked or any(self.value(name).strip() or name in self.errors for name in fields)
+        if self.consent_checked or "contact_consent" in self.errors:
+            return True
+        return any(self.value(name).strip() or name in self.errors for name in NEIGHBOR_GRID_FIELDS)
 
     def value(self, name: str) -> str:
         return str(self.values.get(name) or "")

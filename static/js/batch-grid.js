@@ -44,7 +44,8 @@
   });
 
   document.addEventListener("htmx:beforeSwap", function (event) {
-    var elt = event.detail.elt;
+    // The event fires on the target; the element that asked is in the request's config.
+    var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
     if (elt && elt.hasAttribute && elt.hasAttribute("data-row-prefix") && sent[elt.id]) {
       // Whatever was typed after the save left would be replaced by the answer: keep it.
       var before = sent[elt.id];
@@ -61,6 +62,8 @@
       var target = event.detail.target;
       var next = target && (target.nextElementSibling || target.previousElementSibling);
       focusAfterRemove = next && next.classList.contains("liaison-grid-row") ? next.id : "grid-add";
+      // The swap runs right after this event; focus once it is done.
+      window.setTimeout(focusAfterRemoval, 0);
     }
   });
 
@@ -79,20 +82,24 @@
       // Save again, with what was typed meanwhile.
       elt.dispatchEvent(new Event("change", { bubbles: true }));
     }
-    var selector = elt.getAttribute && elt.getAttribute("data-focus");
-    if (selector) {
-      elt.removeAttribute("data-focus");
-      var focusable = elt.querySelector(selector);
-      if (focusable) focusable.focus();
-    }
   });
 
-  document.addEventListener("htmx:afterSwap", function () {
-    if (!focusAfterRemove) return;
-    var next = document.getElementById(focusAfterRemove);
-    focusAfterRemove = null;
-    if (!next) return;
-    var focusable = next.matches("button") ? next : next.querySelector("select, input:not([type=hidden]), button");
+  // A row just added, a confirmation just shown or a row just kept says where the focus goes.
+  document.addEventListener("htmx:afterSettle", function () {
+    var marked = document.querySelector(".liaison-grid [data-focus]");
+    if (!marked) return;
+    var selector = marked.getAttribute("data-focus");
+    marked.removeAttribute("data-focus");
+    var focusable = marked.querySelector(selector);
     if (focusable) focusable.focus();
   });
+
+  // After a row is removed, the focus moves to the row that took its place (or "Add row").
+  function focusAfterRemoval() {
+    var next = focusAfterRemove && document.getElementById(focusAfterRemove);
+    focusAfterRemove = null;
+    if (!next) return;
+    var focusable = next.matches("button") ? next : next.querySelector("select") || next.querySelector("button");
+    if (focusable) focusable.focus();
+  }
 })();

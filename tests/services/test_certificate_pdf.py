@@ -123,6 +123,22 @@ def test_the_pdf_shows_the_name_the_code_the_program_and_the_cohort(app_ctx):
     assert "Eastside spring cohort" in text
 
 
+def test_a_cohort_shared_by_worker_processes_gets_each_persons_pdf_in_order(app_ctx, monkeypatch):
+    monkeypatch.setattr(pdf, "POOL_MIN", 2)
+    certificates = [make_certificate(name) for name in ("Ngozi Ferreira", "Zoë Achterberg", "Amal Haddad")]
+
+    rendered = pdf.render_certificate_pdfs(certificates, base_url=BASE_URL, processes=2)
+
+    assert len(rendered) == 3
+    for certificate, data in zip(certificates, rendered, strict=True):
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        assert len(reader.pages) == 1
+        text = pdf_text(data)
+        assert certificate.user.full_name in text
+        assert certificate.code in text
+        assert not embedded_files(data)
+
+
 def test_a_name_with_accents_comes_out_literally(app_ctx):
     certificate = make_certificate("José Ñúñez-Ortíz")
 

@@ -194,7 +194,9 @@ def test_unknown_headers_are_reported_by_name_and_the_rows_still_imported(catalo
 
 
 def test_headers_match_in_any_case_with_spaces_or_underscores(catalog):
-    parsed = parse("Service Code,ADDRESS,Zip_Code,Description,Attribute: Item Count\r\nBULKY,1 Oak St,19143,Sofa,2\r\n", catalog)
+    parsed = parse(
+        "Service Code,ADDRESS,Zip_Code,Description,Attribute: Item Count\r\nBULKY,1 Oak St,19143,Sofa,2\r\n", catalog
+    )
     assert parsed.problems == []
     assert parsed.rows[0].values["zipcode"] == "19143"
     assert parsed.rows[0].values["attributes"] == {"item_count": "2"}
@@ -213,7 +215,10 @@ def test_a_service_column_by_name_replaces_service_code(catalog):
     [
         ("address,description", 'The header row has no "service_code" column.'),
         ("service_code,address", 'The header row has no "description" column.'),
-        ("service_code,description,lat", 'The header row needs an "address" column (or both "lat" and "long" columns).'),
+        (
+            "service_code,description,lat",
+            'The header row needs an "address" column (or both "lat" and "long" columns).',
+        ),
     ],
 )
 def test_a_missing_required_header_stops_the_import(catalog, header, missing):
@@ -281,7 +286,11 @@ def test_a_file_over_the_size_limit_is_refused_before_reading(catalog):
 
 @pytest.mark.parametrize(
     "data",
-    [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", bytes(range(256)) * 4],
+    [
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)),
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj",
+        bytes(range(256)) * 4,
+    ],
 )
 def test_a_binary_file_named_csv_is_refused(catalog, data):
     assert only_problem(parse(data, catalog)).startswith("This is not a spreadsheet file")

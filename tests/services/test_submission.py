@@ -299,9 +299,17 @@ CRASH_ROWS = 5000
 CRASH_TRIALS = 10
 
 
-def _submit_in_child(config: dict, liaison_id: int, batch_id: int, key: str, ready, done) -> None:
+def _submit_in_child(config: dict, liaison_id: int, batch_id: int, key: str, ready, writing, done) -> None:
     from liaison import create_app
+    from liaison.service_requests import submission
 
+    insert_requests = submission._insert_requests
+
+    def announced_insert(*args, **kwargs):
+        writing.set()  # the batch is claimed: from here on a kill lands inside the write
+        return insert_requests(*args, **kwargs)
+
+    submission._insert_requests = announced_insert
     app = create_app(config)
     with app.test_request_context():
         db.session.get(User, liaison_id)
@@ -336,9 +344,10 @@ def test_killing_the_server_mid_submit_never_leaves_a_partial_batch(app, app_con
     outcomes = []
     duration = None
     for trial in range(CRASH_TRIALS + 1):
-        ready, done = context.Event(), context.Event()
+        ready, writing, done = context.Event(), context.Event(), context.Event()
         child = context.Process(
-            target=_submit_in_child, args=(app_config, liaison_id, batch_id, f"crash-trial-{trial}", ready, done)
+            target=_submit_in_child,
+            args=(app_config, liaison_id, batch_id, f"crash-trial-{trial}", ready, writing, done),
         )
         child.start()
         assert ready.wait(30), "the submitting process did not start"
@@ -359,7 +368,7 @@ def test_killing_the_server_mid_submit_never_leaves_a_partial_batch(app, app_con
             )
         )
         status = db.session.scalar(select(RequestBatch.status).where(RequestBatch.id == batch_id))
-        outcomes.append((trial, filed, events, status, done.is_set()))
+        outcomes.append((trial, filed, events, status, done.is_set(), writing.is_set()))
         if filed:
             _reset(batch_id)
         else:
@@ -370,8 +379,11 @@ def test_killing_the_server_mid_submit_never_leaves_a_partial_batch(app, app_con
         if (o[1], o[2], o[3]) not in {(0, 0, BatchStatus.DRAFT), (5000, 5000, BatchStatus.SUBMITTED)}
     ]
     assert partial == [], outcomes
+    # The kills must really land mid-submit, several of them while the requests are being written.
     interrupted = [o for o in outcomes[1:] if not o[4]]
     assert len(interrupted) >= CRASH_TRIALS // 2, outcomes
+    assert sum(1 for o in interrupted if o[5]) >= 2, outcomes
+    print(f"crash trials (trial, filed, events, status, finished, writing): {outcomes}")
 
 
 # Concurrency: ten submits of the same batch at the same moment ----------------------------------

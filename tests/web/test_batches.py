@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from liaison.auth.models import User
 from liaison.extensions import db
+from liaison.service_requests import batches
 from liaison.service_requests.models import (
     AttributeDatatype,
     BatchRow,
@@ -99,7 +100,8 @@ def test_a_liaison_sees_their_batches_but_not_anyone_elses(app, client, liaison)
         factories.make_batch(other, title="Somebody else's meeting")
     html = client.get("/requests/batches/").get_data(as_text=True)
     assert "Cedar Park civic meeting" in html
-    assert "Somebody else&#39;s meeting" not in html and "Somebody else's meeting" not in html
+    assert "Somebody else&#39;s meeting" not in html
+    assert "Somebody else's meeting" not in html
     assert 'href="/requests/batches/new"' in html
 
 
@@ -158,8 +160,10 @@ def test_the_grid_shows_each_row_numbered_with_its_services_fields_and_file_line
     assert f'id="row-{first}-number">1<' in html
     assert f'id="row-{second}-number">2<' in html
     assert "(line 14 of the file)" in html
-    assert f'name="rows-{first}-attribute-pole_number"' in html and 'value="P-1"' in html
-    assert f'name="rows-{second}-attribute-color"' in html and ">Blue<" in html
+    assert f'name="rows-{first}-attribute-pole_number"' in html
+    assert 'value="P-1"' in html
+    assert f'name="rows-{second}-attribute-color"' in html
+    assert ">Blue<" in html
     assert f'name="rows-{first}-attribute-color"' not in html
     assert '<optgroup label="Streets">' in html
     assert f'href="/requests/batches/{batch_id}/review"' in html
@@ -169,15 +173,14 @@ def test_the_grid_shows_each_row_numbered_with_its_services_fields_and_file_line
 
 def test_a_row_from_an_upload_with_an_unknown_service_keeps_what_was_typed(app, client, liaison):
     batch_id, (row_id,) = _batch(app, liaison, rows=[{"service_code": "STREETLITE", "lat": "91"}])
-    with app.app_context():
-        from liaison.service_requests import batches
-
+    with app.test_request_context():
         user = db.session.get(User, liaison)
         batches.save_rows(user, db.session.get(RequestBatch, batch_id), {row_id: {}})
         db.session.commit()
     html = client.get(f"/requests/batches/{batch_id}").get_data(as_text=True)
     assert '<option value="STREETLITE" selected>STREETLITE (not in the list)</option>' in html
-    assert f'name="rows-{row_id}-lat"' in html and 'value="91"' in html
+    assert f'name="rows-{row_id}-lat"' in html
+    assert 'value="91"' in html
     assert "Enter a latitude between -90 and 90" in html
 
 
@@ -195,7 +198,8 @@ def test_the_filter_shows_only_the_rows_that_need_fixing(app, client, liaison):
 def test_a_big_batch_is_shown_a_page_of_rows_at_a_time(app, client, liaison):
     batch_id, ids = _batch(app, liaison, rows=[dict(VALID)] * 130)
     first = client.get(f"/requests/batches/{batch_id}").get_data(as_text=True)
-    assert f'id="row-{ids[99]}"' in first and f'id="row-{ids[100]}"' not in first
+    assert f'id="row-{ids[99]}"' in first
+    assert f'id="row-{ids[100]}"' not in first
     assert f'href="/requests/batches/{batch_id}?page=2"' in first
     second = client.get(f"/requests/batches/{batch_id}?page=2").get_data(as_text=True)
     assert f'id="row-{ids[129]}-number">130<' in second
@@ -208,8 +212,10 @@ def test_the_grid_page_runs_the_same_number_of_queries_for_10_or_300_rows(app, c
         batch_id, _ids = _batch(app, liaison, rows=[dict(VALID)] * size)
         with count_queries() as queries:
             assert client.get(f"/requests/batches/{batch_id}").status_code == 200
-        counts.append(list(queries))
-    assert len(counts[0]) == len(counts[1]), "\n".join(counts[1])
+        # The login session's own bookkeeping is not the page's work.
+        counts.append(len([query for query in queries if "web_session" not in query]))
+    assert counts[0] == counts[1]
+    assert counts[1] <= 15
 
 
 def test_a_liaison_using_another_liaisons_batch_or_row_gets_404_and_nothing_changes(app, client, liaison):
@@ -258,7 +264,8 @@ def test_a_row_with_a_problem_comes_back_as_a_422_fragment_with_the_message_by_t
     assert f'id="rows-{row_id}-zipcode-error">Enter a 5-digit ZIP code' in html
     assert f'aria-describedby="rows-{row_id}-zipcode-error" aria-invalid="true"' in html
     assert 'value="191"' in html
-    assert 'id="batch-summary"' in html and 'hx-swap-oob="true"' in html
+    assert 'id="batch-summary"' in html
+    assert 'hx-swap-oob="true"' in html
     assert "Row 1 saved. 1 problem to fix." in html
     assert 'role="alert"' not in html  # the focus stays in the field the liaison moved to
     assert _row(app, row_id)[1]["zipcode"] == "191"
@@ -270,7 +277,8 @@ def test_a_complete_row_is_saved_and_marked_ready(app, client, liaison):
     response = client.post(f"/requests/batches/{batch_id}/rows/{row_id}", data=_row_form(row_id, VALID), headers=HTMX)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "Ready" in html and "Row 1 saved. It is ready." in html
+    assert "Ready" in html
+    assert "Row 1 saved. It is ready." in html
     assert _row(app, row_id)[2] == {}
     assert _row(app, row_id)[1]["contact_consent"] == "no"
 
@@ -330,7 +338,8 @@ def test_removing_a_row_asks_first_then_renumbers_the_rows_shown_after_it(app, c
     assert "<html" not in confirm.get_data(as_text=True)
     assert _row(app, ids[1]) is not None
     kept = client.get(f"/requests/batches/{batch_id}/rows/{ids[1]}", headers=HTMX).get_data(as_text=True)
-    assert f'id="row-{ids[1]}"' in kept and 'value="2 Elm St"' in kept
+    assert f'id="row-{ids[1]}"' in kept
+    assert 'value="2 Elm St"' in kept
 
     removed = client.post(
         f"/requests/batches/{batch_id}/rows/{ids[1]}/remove", data={"row_ids": ids}, headers=HTMX
@@ -380,7 +389,9 @@ def test_the_whole_grid_form_saves_every_row_and_keeps_everything_typed_on_error
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Saved. 2 rows on this page need fixing." in html
-    assert 'value="Ana"' in html and 'value="ana@"' in html and 'value="9 Elm St"' in html
+    assert 'value="Ana"' in html
+    assert 'value="ana@"' in html
+    assert 'value="9 Elm St"' in html
     assert "Enter the neighbor&#39;s email address" in html or "Enter the neighbor's email address" in html
     assert "Describe the problem in the description." in html
     assert _row(app, first)[1]["neighbor_first_name"] == "Ana"

@@ -223,6 +223,77 @@ def test_issue_for_all_queues_them_for_approval_when_approval_is_by_hand(app, cl
     assert certificate_count(app, status=CertificateStatus.PENDING) == 2
 
 
+def test_with_htmx_issue_for_all_goes_step_by_step_showing_progress_until_done(app, client, login_as, monkeypatch):
+    from liaison.certificates import admin_views
+
+    monkeypatch.setattr(admin_views, "ISSUE_STEP", 2)
+    login_as("coordinator")
+    cohort = make_cohort(app)
+    module_id = publish_required_module(app)
+    users = add_members(app, cohort, 6)
+    finish_training(app, module_id, users[:5])
+    page = client.get(f"{BASE}/cohorts/{cohort}").get_data(as_text=True)
+    assert f'hx-post="{BASE}/cohorts/{cohort}/issue"' in page
+
+    first = client.post(f"{BASE}/cohorts/{cohort}/issue", headers=HTMX)
+    html = first.get_data(as_text=True)
+    assert first.status_code == 200
+    assert html.lstrip().startswith('<div class="liaison-issue-progress" id="issue-progress"')
+    assert "2 of 5 eligible members have a certificate." in html
+    assert 'value="2"' in html and 'max="5"' in html
+    # Not done: the fragment asks for the next step as soon as it is on the page.
+    assert 'hx-trigger="load' in html
+    assert certificate_count(app) == 2
+
+    # The progress comes from the database: the next step (any app process) continues from there.
+    second = client.post(f"{BASE}/cohorts/{cohort}/issue", headers=HTMX).get_data(as_text=True)
+    assert "4 of 5 eligible members have a certificate." in second
+    last = client.post(f"{BASE}/cohorts/{cohort}/issue", headers=HTMX).get_data(as_text=True)
+    assert "5 of 5 eligible members have a certificate." in last
+    assert "Done: every eligible member has a certificate." in last
+    assert 'hx-trigger="load' not in last
+    assert certificate_count(app) == 5
+    with app.app_context():
+        holders = set(db.session.scalars(select(Certificate.user_id)))
+    assert holders == set(users[:5])
+
+    # Pressing it again later issues nothing and says everyone eligible is done.
+    again = client.post(f"{BASE}/cohorts/{cohort}/issue", headers=HTMX).get_data(as_text=True)
+    assert "5 of 5 eligible members have a certificate." in again
+    assert certificate_count(app) == 5
+
+
+def test_a_step_that_can_issue_nothing_stops_and_says_how_many_are_left(app, client, login_as, monkeypatch):
+    from liaison.certificates import services as certificate_services
+
+    login_as("coordinator")
+    cohort = make_cohort(app)
+    module_id = publish_required_module(app)
+    users = add_members(app, cohort, 2)
+    finish_training(app, module_id, users)
+    # The rule changes between the cohort check and the issue (e.g. a coordinator withdrew them).
+    monkeypatch.setattr(certificate_services, "issue_if_eligible", lambda user, actor=None: None)
+    html = client.post(f"{BASE}/cohorts/{cohort}/issue", headers=HTMX).get_data(as_text=True)
+    assert "2 eligible members could not get a certificate." in html
+    assert 'hx-trigger="load' not in html
+    assert certificate_count(app) == 0
+
+
+def test_issue_for_all_refuses_a_post_without_the_csrf_token(app, client, login_as):
+    login_as("coordinator")
+    cohort = make_cohort(app)
+    module_id = publish_required_module(app)
+    users = add_members(app, cohort, 1)
+    finish_training(app, module_id, users)
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        response = client.post(f"{BASE}/cohorts/{cohort}/issue", headers=HTMX)
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert response.status_code == 400
+    assert certificate_count(app) == 0
+
+
 # Approve and revoke -----------------------------------------------------------------------------
 
 

@@ -81,7 +81,8 @@ def test_search_is_active_and_answers_htmx_with_the_results_only(app, client, lo
     fragment = client.get("/requests/?q=cedar", headers=HTMX)
 
     assert listed(text(full)) == [cedar]
-    assert "<html" in text(full) and 'hx-get="/requests/"' in text(full)
+    assert "<html" in text(full)
+    assert 'hx-get="/requests/"' in text(full)
     assert listed(text(fragment)) == [cedar]
     assert "<html" not in text(fragment)
     assert text(fragment).lstrip().startswith('<div id="request-results"')
@@ -161,7 +162,8 @@ def test_the_request_page_shows_everything_with_the_history(app, client, login_a
     for contact in ("Rosalind", "Quintanilla-Brooks", "215-555-0199", "rosalind.qb@example.org"):
         assert contact in html
     assert "Flagged for review" in html
-    assert "Sent to Streets department" in html and "Cora Ordinator" in html
+    assert "Sent to Streets department" in html
+    assert "Cora Ordinator" in html
     assert "Forwarded to 311" in html
     assert f"/requests/{request_id}/receipt.pdf" in html
     assert "Email the receipt to the neighbor" in html
@@ -251,4 +253,27 @@ def test_my_requests_is_in_the_liaisons_navigation(client, login_as):
 
     html = text(client.get("/requests/"))
 
-    assert re.search(r'<a href="/requests/" class="liaison-nav__link is-current" aria-current="page">My requests</a>', html)
+    assert re.search(
+        r'<a href="/requests/" class="liaison-nav__link is-current" aria-current="page">My requests</a>', html
+    )
+
+
+def test_the_batches_box_lists_drafts_and_submitted_batches_with_links(app, client, login_as):
+    from liaison.auth.models import User
+    from liaison.service_requests.models import BatchStatus
+
+    me = login_as("liaison")
+    with app.test_request_context():
+        liaison = db.session.get(User, me.id)
+        draft = factories.make_batch(liaison, title="Cedar Park civic meeting, March", rows=[{"address": "1 Main St"}])
+        sent = factories.make_batch(liaison, title="Block club, February", status=BatchStatus.SUBMITTED)
+        draft_id, sent_id = draft.id, sent.id
+
+    html = text(client.get("/requests/"))
+
+    assert "1 draft" in html
+    assert "1 submitted" in html
+    assert f'<a href="/requests/batches/{draft_id}">Cedar Park civic meeting, March</a>' in html
+    assert f'<a href="/requests/batches/{sent_id}">Block club, February</a>' in html
+    assert 'href="/requests/batches/"' in html
+    assert f'<option value="{draft_id}">#{draft_id} Cedar Park civic meeting, March</option>' in html

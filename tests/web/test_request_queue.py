@@ -51,7 +51,9 @@ def text(response) -> str:
 
 
 def listed(html: str) -> list[int]:
-    return [int(number) for number in re.findall(r'<a href="/coordinator/requests/(\d+)">#\d+</a>\s*(?:<span|</th>)', html)]
+    return [
+        int(number) for number in re.findall(r'<a href="/coordinator/requests/(\d+)">#\d+</a>\s*(?:<span|</th>)', html)
+    ]
 
 
 def state_of(app, request_id: int) -> RequestState:
@@ -68,7 +70,8 @@ def test_the_queue_lists_every_request_newest_first(app, client, login_as, setup
 
     assert response.status_code == 200
     assert listed(text(response)) == [new, old]
-    assert "Lia Ison" in text(response) and "Otto Ther" in text(response)
+    assert "Lia Ison" in text(response)
+    assert "Otto Ther" in text(response)
 
 
 def test_filters_narrow_the_queue(app, client, login_as, setup):
@@ -154,7 +157,7 @@ def test_select_all_on_this_page_works_without_javascript(app, client, login_as,
     selected = text(client.get(QUEUE + "?select=page"))
 
     assert 'data-select-all="bulk-form"' in plain
-    assert ' checked' not in re.sub(r'type="checkbox" name="include_contact"[^>]*>', "", plain)
+    assert " checked" not in re.sub(r'type="checkbox" name="include_contact"[^>]*>', "", plain)
     for request_id in (first, second):
         assert re.search(rf'value="{request_id}" form="bulk-form" checked', selected)
 
@@ -175,14 +178,20 @@ def test_a_bulk_change_moves_the_requests_and_the_liaison_sees_it(app, client, l
     assert state_of(app, second) is RequestState.IN_PROGRESS
     assert "2 requests moved to “In progress”." in text(client.get(response.location))
     with app.test_request_context():
-        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "requests.status_changed")) == 1
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "requests.status_changed")
+            )
+            == 1
+        )
     # The filing liaison sees the change and the note in the request's history.
     client.post("/logout")
     with app.test_request_context():
         email = db.session.get(User, setup["liaison"]).email
     client.post("/login", data={"email": email, "password": factories.PASSWORD})
     page = text(client.get(f"/requests/{first}"))
-    assert "Crew on the way" in page and "In progress" in page
+    assert "Crew on the way" in page
+    assert "In progress" in page
 
 
 def test_a_bulk_change_with_htmx_is_followed_to_the_fresh_results(app, client, login_as, setup):
@@ -207,7 +216,9 @@ def test_an_invalid_transition_is_a_422_naming_the_rows_and_changes_nothing(app,
     fine = file_request(app, setup["liaison"], setup["pothole"])
     closed = file_request(app, setup["liaison"], setup["pothole"], state=RequestState.CLOSED)
 
-    full = client.post(QUEUE + "bulk", data={"request_ids": [fine, closed], "to_state": "in_progress", "note": "Typed note"})
+    full = client.post(
+        QUEUE + "bulk", data={"request_ids": [fine, closed], "to_state": "in_progress", "note": "Typed note"}
+    )
     fragment = client.post(
         QUEUE + "bulk", data={"request_ids": [fine, closed], "to_state": "in_progress"}, headers=HTMX
     )
@@ -230,8 +241,10 @@ def test_a_bulk_change_without_a_selection_or_a_status_is_a_422(app, client, log
     nothing = client.post(QUEUE + "bulk", data={"to_state": "closed"})
     no_state = client.post(QUEUE + "bulk", data={"request_ids": ["1"]})
 
-    assert nothing.status_code == 422 and "Select at least one request first." in text(nothing)
-    assert no_state.status_code == 422 and "Choose the new status." in text(no_state)
+    assert nothing.status_code == 422
+    assert "Select at least one request first." in text(nothing)
+    assert no_state.status_code == 422
+    assert "Choose the new status." in text(no_state)
 
 
 def test_clearing_the_review_flag_in_bulk(app, client, login_as, setup):
@@ -271,7 +284,8 @@ def test_the_request_page_shows_contact_history_and_a_status_form(app, client, l
     assert response.status_code == 200
     for shown in ("Rosalind", "215-555-0199", "rosalind.qb@example.org", "Lia Ison", "Filed", "Mark as reviewed"):
         assert shown in html
-    assert '<option value="forwarded">' in html and '<option value="submitted">' not in html
+    assert '<option value="forwarded">' in html
+    assert '<option value="submitted">' not in html
     assert response.headers["Cache-Control"] == "no-store"
 
 
@@ -283,11 +297,17 @@ def test_one_status_change_from_the_request_page(app, client, login_as, setup):
 
     assert response.status_code == 303
     page = text(client.get(response.location))
-    assert "is now “Rejected”" in page and "Private property" in page
+    assert "is now “Rejected”" in page
+    assert "Private property" in page
     with app.test_request_context():
         stored = db.session.get(ServiceRequest, request_id)
         assert stored.closed_at is not None
-        assert db.session.scalar(select(func.count()).select_from(RequestEvent).where(RequestEvent.request_id == request_id)) == 2
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(RequestEvent).where(RequestEvent.request_id == request_id)
+            )
+            == 2
+        )
 
 
 def test_a_closed_request_cannot_change_and_says_so(app, client, login_as, setup):
@@ -329,7 +349,8 @@ def test_the_csv_export_has_the_filtered_rows_and_no_contact_unless_asked(app, c
     assert response.headers["Cache-Control"] == "no-store"
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert len(rows) == 2
-    assert "Rosalind" not in response.data.decode() and "555-0199" not in response.data.decode()
+    assert "Rosalind" not in response.data.decode()
+    assert "555-0199" not in response.data.decode()
     assert "'=cmd|' /C calc'!A0" in rows[1]
     with app.test_request_context():
         assert not db.session.scalar(select(AuditEvent).where(AuditEvent.action == "requests.exported_personal_data"))
@@ -344,7 +365,8 @@ def test_an_xlsx_export_with_contact_details_is_audited(app, client, login_as, s
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.data)).active
     values = [cell.value for row in sheet.iter_rows() for cell in row]
-    assert "Rosalind" in values and "rosalind.qb@example.org" in values
+    assert "Rosalind" in values
+    assert "rosalind.qb@example.org" in values
     with app.test_request_context():
         audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "requests.exported_personal_data"))
         assert audit.details == {"filters": {"state": "open"}, "count": 1}

@@ -326,3 +326,23 @@ def test_submitting_without_the_csrf_token_is_refused_and_files_nothing(app, cli
     with app.app_context():
         assert db.session.get(BatchRow, first).duplicate_decision is None
         assert db.session.get(RequestBatch, batch_id).status == BatchStatus.DRAFT
+
+
+def test_a_decision_after_the_batch_was_filed_in_another_tab_leads_to_the_filed_batch(app, client, liaison_id):
+    batch_id = make_batch(app, liaison_id, [row(), row("1200 Cedar Avenue")])
+    with app.app_context():
+        first = db.session.scalars(
+            select(BatchRow.id).where(BatchRow.batch_id == batch_id, BatchRow.position == 1)
+        ).one()
+    client.post(
+        f"/requests/batches/{batch_id}/submit",
+        data=review_form(text(client.get(f"/requests/batches/{batch_id}/review"))),
+    )
+    response = client.post(
+        f"/requests/batches/{batch_id}/rows/{first}/decision", data={"decision": "drop"}, headers=HTMX
+    )
+    assert response.headers["HX-Redirect"] == f"/requests/batches/{batch_id}"
+    assert "already submitted" in text(client.get(f"/requests/batches/{batch_id}"))
+    with app.app_context():
+        assert db.session.get(BatchRow, first).duplicate_decision is None
+    assert filed(app, batch_id) == 2

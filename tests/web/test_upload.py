@@ -220,8 +220,10 @@ def test_the_template_has_every_column_and_reads_back_without_header_problems(ap
     body = response.get_data()
     header = body.decode("utf-8-sig").strip()
     assert header.startswith("service_code,address,zipcode,lat,long,description,neighbor_first_name")
-    assert header.endswith("attribute:item_count,attribute:pickup_after,attribute:bin_color,attribute:items,"
-                           "attribute:where,attribute:details")
+    assert header.endswith(
+        "attribute:item_count,attribute:pickup_after,attribute:bin_color,attribute:items,"
+        "attribute:where,attribute:details"
+    )
     with app.test_request_context():
         catalog = load_catalog()
         filled = body + b"POTHOLE,1 Oak St,19143,,,Hole" + b"," * (header.count(",") - 5) + b"\r\n"
@@ -236,9 +238,7 @@ def test_the_examples_read_back_with_no_problems_at_all(app, client, certified, 
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
     with app.test_request_context():
-        parsed = parse_upload(
-            filename, response.get_data(), catalog=load_catalog(), max_rows=10, max_bytes=1_000_000
-        )
+        parsed = parse_upload(filename, response.get_data(), catalog=load_catalog(), max_rows=10, max_bytes=1_000_000)
     assert parsed.problems == []
     assert parsed.total == 2
     assert [row.errors for row in parsed.rows] == [{}, {}]
@@ -268,5 +268,7 @@ def test_the_upload_page_and_report_run_a_fixed_number_of_queries(app, client, c
         assert send(client, certified.batch_id, large).status_code == 200
     assert len(many) == len(few)
     with app.test_request_context():
-        count = db.session.scalar(select(func.count()).select_from(BatchRow).where(BatchRow.batch_id == certified.batch_id))
+        count = db.session.scalar(
+            select(func.count()).select_from(BatchRow).where(BatchRow.batch_id == certified.batch_id)
+        )
     assert count == 1 + 2 + 2 + 600
