@@ -357,7 +357,7 @@ def measure(kind: str, database_url: str, root: Path, *, requests: int, rows: in
             [
                 ("queue", "/coordinator/requests/", "Requests"),
                 ("queue, state=submitted", "/coordinator/requests/?state=submitted", "Requests"),
-                ("queue, flagged, page 3", "/coordinator/requests/?flagged=1&page=3", "Requests"),
+                ("queue, flagged, page 3", "/coordinator/requests/?review=yes&page=3", "Requests"),
             ],
         ),
     ):

@@ -632,9 +632,7 @@ class RosterPage:
     required_modules: int
 
 
-def _members_filtered(
-    query: Select, *, include_ended: bool, searching: bool, one_member: bool, joined: bool
-) -> Select:
+def _members_filtered(query: Select, *, include_ended: bool, searching: bool, one_member: bool, joined: bool) -> Select:
     """The roster's filters with bound parameters (cohort_id, pattern, membership_id); `joined`:
     the query already joins User."""
     query = query.where(Membership.cohort_id == bindparam("cohort_id"))

@@ -591,9 +591,7 @@ def progress_for_users(user_ids: Iterable[int], modules: Sequence[Module] | None
     reads: set[tuple[int, int]] = set()
     attempts: dict[tuple[int, int], tuple[int, bool, int | None]] = {}
     extras: dict[tuple[int, int], int] = {}
-    for kind, user_id, key, first, second, best in db.session.execute(
-        _progress_statement(), {"user_ids": user_ids}
-    ):
+    for kind, user_id, key, first, second, best in db.session.execute(_progress_statement(), {"user_ids": user_ids}):
         if kind == "read":
             reads.add((user_id, key))
         elif kind == "attempts":

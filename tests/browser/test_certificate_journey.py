@@ -1,15 +1,19 @@
-"""Flow 7 in a real browser: the demo liaison completes the required training and attendance
-(through the services, on the live server's app), the certificate is issued automatically, the
-liaison sees it on the dashboard and downloads the PDF, a stranger (another browser context, not
-logged in) checks its code on the public verify page, a coordinator (a third context) revokes it
-from the certificate list and the stranger's reload says so. axe checks every page on the way.
+"""Flow 7 in a real browser: the demo liaison has attended and passed every required module but
+one (through the services, on the live server's app); in the browser they read that last module,
+mark it read, take its quiz and pass it, and the certificate is issued automatically. They see it
+on the dashboard and download the PDF (its text checked with pypdf), a stranger (another browser
+context, not logged in) checks its code on the public verify page, a coordinator (a third context)
+revokes it from the certificate list and the stranger's reload says so. axe checks every page on
+the way.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 
+import pypdf
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
@@ -38,9 +42,13 @@ def _pass(liaison, module) -> None:
     assert training.submit_attempt(liaison, attempt.id, right).passed
 
 
-def complete_the_program(app: Flask) -> str:
-    """Attendance, then every required module (the demo curriculum and a new last one) read and
-    passed: the last pass issues the certificate. Returns its code."""
+LAST_MODULE = "Closing the loop"
+LAST_PROMPT = "Neighbors should hear back about their concern."
+
+
+def all_but_the_last_module(app: Flask) -> tuple[int, str]:
+    """Attendance, and every required module of the demo curriculum read and passed; a new last
+    required module with a one-question quiz is published. Returns its id and the liaison's name."""
     with app.test_request_context():
         coordinator = find_user_by_email(COORDINATOR)
         liaison = find_user_by_email(LIAISON)
@@ -50,7 +58,7 @@ def complete_the_program(app: Flask) -> str:
         module = training.create_module(
             coordinator,
             training.ModuleInput(
-                title={"en": "Closing the loop"}, body={"en": "Tell neighbors what happened."}, required=True
+                title={"en": LAST_MODULE}, body={"en": "Tell neighbors **what happened**."}, required=True
             ),
         )
         quiz = training.save_quiz_settings(coordinator, module, training.QuizSettings(pass_mark=100))
@@ -59,7 +67,7 @@ def complete_the_program(app: Flask) -> str:
             quiz,
             training.QuestionInput(
                 kind=QuestionKind.TRUE_FALSE,
-                prompt={"en": "Neighbors should hear back about their concern."},
+                prompt={"en": LAST_PROMPT},
                 explanation={"en": "Following up builds trust."},
                 choices=[training.ChoiceInput({"en": "True"}, True), training.ChoiceInput({"en": "False"})],
             ),
@@ -69,12 +77,35 @@ def complete_the_program(app: Flask) -> str:
         required = [m for m in training.published_modules() if m.required and m.id != module.id]
         for earlier in required:
             _pass(liaison, earlier)
-        assert certificates.current_certificate(liaison.id) is None, "issued before the last quiz"
-        _pass(liaison, module)  # the last quiz: the trigger issues the certificate
-        certificate = certificates.current_certificate(liaison.id)
-        assert certificate is not None
         db.session.commit()
-        return certificate.code
+        assert certificates.current_certificate(liaison.id) is None, "issued before the last quiz"
+        return module.id, liaison.full_name
+
+
+def pass_the_last_quiz_in_the_browser(
+    page: Page, live_server: str, module_id: int, assert_accessible: AssertAccessible
+) -> None:
+    """From the training page: open the module, read it, mark it read, take the quiz, pass."""
+    page.goto(live_server + "/training/")
+    row = page.locator(f"#module-{module_id}")
+    expect(row).to_have_attribute("data-state", "not_started")
+    row.get_by_role("link", name=LAST_MODULE).click()
+    page.wait_for_url(f"{live_server}/training/modules/{module_id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(LAST_MODULE)
+    expect(page.locator(".usa-prose[hx-disable] strong")).to_have_text("what happened")
+    page.locator("#mark-read").click()
+    start = page.locator("#start-quiz")
+    expect(start).to_be_visible()
+    assert_accessible(page)
+    start.click()
+    page.wait_for_url(re.compile(rf"{live_server}/training/attempts/\d+$"))
+    question = page.get_by_role("group", name=re.compile(re.escape(LAST_PROMPT)))
+    question.locator("label", has_text=re.compile(r"^True$")).click()
+    assert_accessible(page)
+    page.locator("#submit-answers").click()
+    page.wait_for_url(re.compile(r"/result$"))
+    expect(page.locator("#quiz-outcome")).to_have_attribute("data-passed", "true")
+    assert_accessible(page)
 
 
 def revoke_in_the_browser(browser: Browser, live_server: str, code: str, assert_accessible: AssertAccessible) -> None:
@@ -110,14 +141,21 @@ def revoke_in_the_browser(browser: Browser, live_server: str, code: str, assert_
 def test_a_liaison_is_certified_a_stranger_verifies_and_sees_the_revocation(
     page: Page, browser: Browser, live_server: str, app: Flask, assert_accessible: AssertAccessible
 ) -> None:
-    code = complete_the_program(app)
+    module_id, name = all_but_the_last_module(app)
 
-    # The liaison logs in and finds the certificate on the dashboard.
+    # The liaison logs in, passes the last quiz in the browser, and finds the certificate on the dashboard.
     page.goto(live_server + "/login")
     page.locator("#email").fill(LIAISON)
     page.locator("#password").fill(DEMO_PASSWORD)
     page.locator("main form.usa-form button[type=submit]").click()
     page.wait_for_url(re.compile(r"/liaison$"))
+    expect(page.locator("#dashboard-certificate-code")).to_have_count(0)
+    pass_the_last_quiz_in_the_browser(page, live_server, module_id, assert_accessible)
+    with app.app_context():
+        certificate = certificates.current_certificate(find_user_by_email(LIAISON).id)
+        assert certificate is not None, "passing the last quiz did not issue the certificate"
+        code = certificate.code
+    page.goto(live_server + "/liaison")
     expect(page.locator("#certificate-heading")).to_contain_text("Your certificate")
     expect(page.locator("#dashboard-certificate-code")).to_have_text(code)
     expect(page.locator("#dashboard-certificate-state")).to_have_attribute("data-state", "valid")
@@ -130,7 +168,13 @@ def test_a_liaison_is_certified_a_stranger_verifies_and_sees_the_revocation(
     download = download_info.value
     assert download.suggested_filename == f"certificate-{code}.pdf"
     with open(download.path(), "rb") as pdf:
-        assert pdf.read(4) == b"%PDF"
+        data = pdf.read()
+    assert data.startswith(b"%PDF")
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    assert len(reader.pages) == 1
+    text = " ".join(reader.pages[0].extract_text().split())
+    assert name in text
+    assert code in text
 
     # A stranger, not logged in, types the code loosely in the verify form.
     stranger_context = browser.new_context()
