@@ -17,6 +17,7 @@ from liaison.enrollment import sessions as training
 from liaison.enrollment.models import ApplicationSource, Cohort, CohortStatus, GroupType, SessionKind
 from liaison.extensions import db
 from liaison.service_requests.catalog import seed_catalog
+from liaison.service_requests.demo import seed_requests
 from liaison.training.seed import load_curriculum
 
 DEMO_PASSWORD = "liaison-demo"  # noqa: S105 - documented demo credential, refused by deploy-check
@@ -191,6 +192,9 @@ def seed_demo() -> list[str]:
         created.append(
             f"{catalog.service_types} services, {catalog.attributes} questions, {catalog.neighborhoods} neighborhoods"
         )
+    requests = seed_requests(coordinator)
+    if requests.filed:
+        created.append(f"{requests.filed} requests and a draft of {requests.draft_rows} rows for {requests.filer}")
     return created
 
 

@@ -151,3 +151,34 @@ def test_the_demo_ships_a_bilingual_curriculum_of_required_modules_with_quizzes(
             for question in module.quiz.questions:
                 assert question.explanation.get("en")
                 assert question.explanation.get("es")
+
+
+def test_the_demo_liaison_has_a_filed_batch_being_followed_and_a_draft_with_a_row_to_fix(app, runner):
+    from liaison.certificates.services import filing_gate
+    from liaison.service_requests import demo
+    from liaison.service_requests.models import BatchRow, BatchStatus, RequestBatch, RequestState, ServiceRequest
+
+    first = runner.invoke(args=["liaison", "seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "requests and a draft of 4 rows" in first.output
+    runner.invoke(args=["liaison", "seed-demo"])
+    with app.test_request_context():
+        batches = list(db.session.scalars(db.select(RequestBatch).order_by(RequestBatch.id)))
+        assert [(b.title, b.status) for b in batches] == [
+            (demo.FILED_TITLE, BatchStatus.SUBMITTED),
+            (demo.DRAFT_TITLE, BatchStatus.DRAFT),
+        ]
+        filed, draft = batches
+        liaison = db.session.get(User, filed.liaison_id)
+        assert liaison.email in demo.DEMO_FILERS
+        assert filing_gate(liaison).allowed
+        requests = list(db.session.scalars(db.select(ServiceRequest).where(ServiceRequest.batch_id == filed.id)))
+        assert len(requests) == len(demo.FILED_ROWS) == 12
+        assert len({r.service_type_id for r in requests}) >= 8
+        states = {r.state for r in requests}
+        assert {RequestState.FORWARDED, RequestState.IN_PROGRESS, RequestState.CLOSED, RequestState.REJECTED} <= states
+        assert RequestState.SUBMITTED in states
+        assert any(r.needs_review for r in requests)
+        rows = list(db.session.scalars(db.select(BatchRow).where(BatchRow.batch_id == draft.id)))
+        assert draft.row_count == len(rows) == 4
+        assert [sorted(r.errors or {}) for r in sorted(rows, key=lambda r: r.position)] == [[], ["zipcode"], [], []]

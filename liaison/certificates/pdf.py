@@ -14,82 +14,31 @@ processes (render_certificate_pdfs).
 from __future__ import annotations
 
 import logging
-import mimetypes
 import multiprocessing
-import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
-from urllib.request import url2pathname
+from urllib.parse import urljoin
 
 import segno
 from flask import current_app, render_template, url_for
 from flask_babel import format_date, get_locale
-from weasyprint import HTML
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from liaison.certificates.models import Certificate
+from liaison.certificates.pdf_render import (  # noqa: F401 - StaticOnlyURLFetcher: part of this module's interface
+    StaticOnlyURLFetcher,
+    _html_to_pdf,
+    _html_to_pdf_job,
+    font_configuration,
+)
 from liaison.templating import program_name
 
 logger = logging.getLogger(__name__)
 
-_font_config: FontConfiguration | None = None
-_font_config_lock = threading.Lock()
 QR_BORDER = 4  # modules of quiet zone around the QR code, as the standard asks
-# Images fetched from the static folder, parsed once per process (WeasyPrint's `cache` option).
-_image_cache: dict[Any, Any] = {}
 # Certificates rendered at once from which a cohort's PDFs are shared by worker processes (below
 # it, starting the workers, about a second, costs more than it saves).
 POOL_MIN = 40
 DEFAULT_PROCESSES = 2
-
-
-def font_configuration() -> FontConfiguration:
-    """The process's FontConfiguration, created on first use."""
-    global _font_config
-    if _font_config is None:
-        with _font_config_lock:
-            if _font_config is None:
-                _font_config = FontConfiguration()
-    return _font_config
-
-
-class StaticOnlyURLFetcher(URLFetcher):
-    """Serves `data:` URIs and files inside the static folder; refuses everything else."""
-
-    def __init__(self, static_folder: str | Path, static_url: str) -> None:
-        # Only the data: handler of the parent is ever used (see fetch); no redirects, short timeout.
-        super().__init__(timeout=1, allowed_protocols=("data",), allow_redirects=False)
-        self.static_root = Path(static_folder).resolve()
-        self.static_url = static_url if static_url.endswith("/") else static_url + "/"
-
-    def static_path(self, url: str) -> Path | None:
-        """The file inside the static folder that `url` names, or None when it names anything else."""
-        if url.startswith("file:"):
-            candidate = Path(url2pathname(urlsplit(url).path)).resolve()
-        elif url.startswith(self.static_url):
-            relative = unquote(urlsplit(url[len(self.static_url) :]).path)
-            if not relative or relative.startswith("/") or "\\" in relative or "\x00" in relative:
-                return None
-            candidate = (self.static_root / relative).resolve()
-        else:
-            return None
-        if not candidate.is_relative_to(self.static_root) or not candidate.is_file():
-            return None
-        return candidate
-
-    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-        if url[:5].lower() == "data:":
-            return super().fetch(url, headers)
-        path = self.static_path(url)
-        if path is None:
-            logger.warning("certificate PDF: refused to fetch %.200s", url)
-            raise ValueError(f"Refused by the certificate URL fetcher: {url[:200]}")
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": content_type})
 
 
 def verify_url(certificate: Certificate) -> str:
@@ -122,17 +71,6 @@ def certificate_html(certificate: Certificate) -> str:
 
 def _static_url(base_url: str) -> str:
     return urljoin(base_url, current_app.static_url_path.lstrip("/") + "/")
-
-
-def _html_to_pdf(html: str, base_url: str, static_folder: str, static_url: str) -> bytes:
-    """WeasyPrint's part, with no Flask app needed (it also runs in the worker processes)."""
-    fetcher = StaticOnlyURLFetcher(static_folder, static_url)
-    document = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
-    return document.write_pdf(font_config=font_configuration(), pdf_tags=True, cache=_image_cache)  # type: ignore[no-any-return]
-
-
-def _html_to_pdf_job(job: tuple[str, str, str, str]) -> bytes:
-    return _html_to_pdf(*job)
 
 
 def html_to_pdf(html: str, *, base_url: str) -> bytes:
