@@ -10,10 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import (
-    Blueprint,
     current_app,
     flash,
-    has_request_context,
     redirect,
     render_template,
     request,
@@ -29,7 +27,7 @@ from liaison.certificates.services import filing_gate
 from liaison.errors import DomainError
 from liaison.extensions import csrf, db
 from liaison.forms import csrf_checked_by_form
-from liaison.htmx import add_vary_header, is_htmx
+from liaison.htmx import is_htmx
 from liaison.permissions import acting_user, liaison_required
 from liaison.service_requests import batches
 from liaison.service_requests.batch_forms import (
@@ -45,33 +43,11 @@ from liaison.service_requests.batch_forms import (
 from liaison.service_requests.models import BatchRow, BatchStatus, RequestBatch
 from liaison.service_requests.tracking import STATE_TAGS, service_name, state_label
 from liaison.service_requests.validation import Catalog, load_catalog
+from liaison.service_requests.web import batch_blueprint, page_number
 
-bp = Blueprint("batches", __name__)
+bp = batch_blueprint("batches", __name__)
 
-MAX_PAGE = 10_000
 _SESSION_EXPIRED = _l("Your session expired, so this was not saved. Check what you typed and send it again.")
-
-
-@bp.after_request
-def _vary(response: Any) -> Any:
-    return add_vary_header(response)
-
-
-@bp.url_defaults
-def _keep_batch_id(endpoint: str, values: dict[str, Any]) -> None:
-    # Links built from the query string alone (the shared pagination macro) stay in this batch.
-    view_args = request.view_args if has_request_context() else None
-    if (
-        "batch_id" not in values
-        and view_args
-        and "batch_id" in view_args
-        and current_app.url_map.is_endpoint_expecting(endpoint, "batch_id")
-    ):
-        values["batch_id"] = view_args["batch_id"]
-
-
-def _number(text: str | None) -> int:
-    return int(text) if text and text.isdigit() and 0 < int(text) <= MAX_PAGE else 1
 
 
 def _csrf_problem() -> str | None:
@@ -96,7 +72,7 @@ def _csrf_problem() -> str | None:
 @liaison_required
 def index() -> Any:
     me = acting_user()
-    page = batches.list_batches(me, _number(request.args.get("page")))
+    page = batches.list_batches(me, page_number(request.args.get("page")))
     decision = filing_gate(me)
     return render_template("service_requests/batches/index.html", page=page, decision=decision)
 
@@ -133,7 +109,9 @@ def new() -> Any:
 @liaison_required
 def show(batch_id: int) -> Any:
     batch = batches.get_own_batch(acting_user(), batch_id)
-    return _batch_page(batch, page=_number(request.args.get("page")), problems_only=request.args.get("problems") == "1")
+    return _batch_page(
+        batch, page=page_number(request.args.get("page")), problems_only=request.args.get("problems") == "1"
+    )
 
 
 def _batch_page(
@@ -237,7 +215,7 @@ def save_rows(batch_id: int) -> Any:
     me = acting_user()
     batch = batches.get_own_batch(me, batch_id)
     batches.ensure_draft(batch)
-    page = _number(request.form.get("page"))
+    page = page_number(request.form.get("page"))
     problems_only = request.form.get("problems") == "1"
     catalog = load_catalog()
     ids = posted_row_ids(request.form)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, current_app, flash, has_request_context, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -21,7 +21,7 @@ from liaison.certificates.services import filing_gate
 from liaison.errors import DomainError, NotFound
 from liaison.extensions import db
 from liaison.forms import csrf_checked_by_form
-from liaison.htmx import add_vary_header, is_htmx
+from liaison.htmx import is_htmx
 from liaison.permissions import acting_user, liaison_required
 from liaison.service_requests import batches
 from liaison.service_requests.duplicates import set_duplicate_decision
@@ -29,30 +29,12 @@ from liaison.service_requests.models import BatchStatus, RequestBatch
 from liaison.service_requests.submission import Review, SubmitResult, review_batch, submit_batch
 from liaison.service_requests.submit_forms import DECISION_CHOICES, DecisionForm, SubmitForm
 from liaison.service_requests.tracking import STATE_TAGS, state_label
+from liaison.service_requests.web import batch_blueprint, page_number
 
-bp = Blueprint("batch_submit", __name__)
+bp = batch_blueprint("batch_submit", __name__)
 
 PER_PAGE = 25
-MAX_PAGE = 10_000
 _SESSION_EXPIRED = _l("Your session expired, so the batch was not filed. Check the page and submit again.")
-
-
-@bp.after_request
-def _vary(response: Any) -> Any:
-    return add_vary_header(response)
-
-
-@bp.url_defaults
-def _keep_batch_id(endpoint: str, values: dict[str, Any]) -> None:
-    # The shared pagination macro builds links from the query string alone.
-    view_args = request.view_args if has_request_context() else None
-    if (
-        "batch_id" not in values
-        and view_args
-        and "batch_id" in view_args
-        and current_app.url_map.is_endpoint_expecting(endpoint, "batch_id")
-    ):
-        values["batch_id"] = view_args["batch_id"]
 
 
 class ListPagination(Pagination):
@@ -66,11 +48,6 @@ class ListPagination(Pagination):
         return len(self._query_args["items"])
 
 
-def _page_number() -> int:
-    text = request.args.get("page", "")
-    return int(text) if text.isdigit() and 0 < int(text) <= MAX_PAGE else 1
-
-
 def _context(batch: RequestBatch, review: Review) -> dict[str, Any]:
     return {
         "batch": batch,
@@ -80,13 +57,15 @@ def _context(batch: RequestBatch, review: Review) -> dict[str, Any]:
         "decision_choices": DECISION_CHOICES,
         "state_label": state_label,
         "state_tags": STATE_TAGS,
-        "page_number": _page_number(),
+        "page_number": page_number(request.args.get("page")),
     }
 
 
 def _review_page(batch: RequestBatch, *, status: int = 200, message: str | None = None) -> Any:
     review = review_batch(acting_user(), batch)
-    flags = ListPagination(items=review.report.flagged, page=_page_number(), per_page=PER_PAGE, error_out=False)
+    flags = ListPagination(
+        items=review.report.flagged, page=page_number(request.args.get("page")), per_page=PER_PAGE, error_out=False
+    )
     return render_template(
         "service_requests/submit/review.html", flags=flags, message=message, **_context(batch, review)
     ), status

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import PurePath
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import current_app, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -19,7 +19,7 @@ from liaison.errors import Conflict, DomainError, NotAllowed, render_error
 from liaison.exports import csv_response, xlsx_response
 from liaison.extensions import db
 from liaison.forms import csrf_checked_by_form
-from liaison.htmx import add_vary_header, is_htmx
+from liaison.htmx import is_htmx
 from liaison.permissions import acting_user, liaison_required
 from liaison.service_requests.batches import get_own_batch
 from liaison.service_requests.importer import (
@@ -34,17 +34,13 @@ from liaison.service_requests.importer import (
 from liaison.service_requests.models import AttributeDatatype, BatchStatus, RequestBatch
 from liaison.service_requests.upload_forms import UploadForm
 from liaison.service_requests.validation import Catalog, load_catalog
+from liaison.service_requests.web import batch_blueprint
 
-bp = Blueprint("batch_upload", __name__)
+bp = batch_blueprint("batch_upload", __name__)
 
 # The report lists this many row problems; the batch page shows them all, page by page.
 PROBLEMS_SHOWN = 200
 EXAMPLE_SERVICES = 3
-
-
-@bp.after_request
-def _vary(response: Any) -> Any:
-    return add_vary_header(response)
 
 
 def _limits() -> tuple[int, int]:
