@@ -147,7 +147,9 @@ def _register_blueprints(app: Flask) -> None:
     from liaison.main.views import bp as main_bp
     from liaison.service_requests.batch_views import bp as batches_bp
     from liaison.service_requests.catalog_views import bp as catalog_bp
+    from liaison.service_requests.follow_up_views import bp as follow_up_bp
     from liaison.service_requests.my_requests_views import bp as my_requests_bp
+    from liaison.service_requests.paper_views import bp as paper_bp
     from liaison.service_requests.queue_views import bp as request_queue_bp
     from liaison.service_requests.status_views import bp as request_status_bp
     from liaison.service_requests.submit_views import bp as batch_submit_bp
@@ -176,3 +178,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(batch_submit_bp, url_prefix="/requests/batches")
     app.register_blueprint(request_queue_bp, url_prefix="/coordinator/requests")
     app.register_blueprint(request_status_bp, url_prefix="/status")
+    app.register_blueprint(follow_up_bp, url_prefix="/requests")
+    app.register_blueprint(paper_bp, url_prefix="/requests")

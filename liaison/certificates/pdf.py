@@ -13,10 +13,11 @@ processes (render_certificate_pdfs).
 
 from __future__ import annotations
 
-import logging
+import functools
 import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from urllib.parse import urljoin
 
 import segno
@@ -26,13 +27,11 @@ from flask_babel import format_date, get_locale
 from liaison.certificates.models import Certificate
 from liaison.certificates.pdf_render import (  # noqa: F401 - StaticOnlyURLFetcher: part of this module's interface
     StaticOnlyURLFetcher,
-    _html_to_pdf,
-    _html_to_pdf_job,
     font_configuration,
+    render_html,
+    render_job,
 )
 from liaison.templating import program_name
-
-logger = logging.getLogger(__name__)
 
 QR_BORDER = 4  # modules of quiet zone around the QR code, as the standard asks
 # Certificates rendered at once from which a cohort's PDFs are shared by worker processes (below
@@ -75,12 +74,27 @@ def _static_url(base_url: str) -> str:
 
 def html_to_pdf(html: str, *, base_url: str) -> bytes:
     """Render trusted certificate HTML with the deny-by-default fetcher and the shared fonts."""
-    return _html_to_pdf(html, base_url, current_app.static_folder or "", _static_url(base_url))
+    return render_html(html, base_url, current_app.static_folder or "", _static_url(base_url))
+
+
+@functools.cache
+def _certificate_css(template_folder: str) -> str:
+    return (Path(template_folder) / "certificates" / "pdf.css").read_text(encoding="utf-8")
+
+
+def _certificate_job(certificate: Certificate, base_url: str) -> tuple[str, str, str, str, str]:
+    return (
+        certificate_html(certificate),
+        base_url,
+        current_app.static_folder or "",
+        _static_url(base_url),
+        _certificate_css(str(current_app.template_folder)),
+    )
 
 
 def render_certificate_pdf(certificate: Certificate, *, base_url: str) -> bytes:
     """The certificate as PDF bytes; `base_url` is the app's root URL (e.g. request.url_root)."""
-    return html_to_pdf(certificate_html(certificate), base_url=base_url)
+    return render_job(_certificate_job(certificate, base_url))
 
 
 def render_certificate_pdfs(
@@ -94,12 +108,12 @@ def render_certificate_pdfs(
     connection, no lock) and stopped at its end. Workers only turn this trusted HTML into PDF,
     with the same deny-by-default URL fetcher and one FontConfiguration each.
     """
-    static_folder, static_url = current_app.static_folder or "", _static_url(base_url)
-    jobs = [(certificate_html(certificate), base_url, static_folder, static_url) for certificate in certificates]
+    # A generator: the workers start on the first PDFs while the next HTML is being rendered.
+    jobs = (_certificate_job(certificate, base_url) for certificate in certificates)
     if processes is None:
         processes = int(current_app.config.get("CERTIFICATE_RENDER_PROCESSES", DEFAULT_PROCESSES))
-    if processes <= 1 or len(jobs) < POOL_MIN:
-        return [_html_to_pdf_job(job) for job in jobs]
+    if processes <= 1 or len(certificates) < POOL_MIN:
+        return [render_job(job) for job in jobs]
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(processes, len(jobs)), mp_context=context) as pool:
-        return list(pool.map(_html_to_pdf_job, jobs, chunksize=max(1, min(16, len(jobs) // (4 * processes)))))
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+        return list(pool.map(render_job, jobs, chunksize=4))

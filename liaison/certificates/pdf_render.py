@@ -11,6 +11,7 @@ schemes) is refused without touching the network.
 
 from __future__ import annotations
 
+import functools
 import logging
 import mimetypes
 import threading
@@ -19,7 +20,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -29,10 +30,6 @@ _font_config: FontConfiguration | None = None
 _font_config_lock = threading.Lock()
 # Images fetched from the static folder, parsed once per process (WeasyPrint's `cache` option).
 _image_cache: dict[Any, Any] = {}
-# Certificates rendered at once from which a cohort's PDFs are shared by worker processes (below
-# it, starting the workers, about a second, costs more than it saves).
-POOL_MIN = 40
-DEFAULT_PROCESSES = 2
 
 
 def font_configuration() -> FontConfiguration:
@@ -80,12 +77,26 @@ class StaticOnlyURLFetcher(URLFetcher):
         return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": content_type})
 
 
-def _html_to_pdf(html: str, base_url: str, static_folder: str, static_url: str) -> bytes:
+@functools.lru_cache(maxsize=8)
+def stylesheet(css: str, static_folder: str, static_url: str) -> CSS:
+    """A stylesheet parsed once per process (relative URLs point into the static folder)."""
+    return CSS(
+        string=css,
+        base_url=static_url,
+        url_fetcher=StaticOnlyURLFetcher(static_folder, static_url),
+        font_config=font_configuration(),
+    )
+
+
+def render_html(html: str, base_url: str, static_folder: str, static_url: str, css: str | None = None) -> bytes:
     """WeasyPrint's part, with no Flask app needed (it also runs in the worker processes)."""
     fetcher = StaticOnlyURLFetcher(static_folder, static_url)
     document = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
-    return document.write_pdf(font_config=font_configuration(), pdf_tags=True, cache=_image_cache)  # type: ignore[no-any-return]
+    stylesheets = [stylesheet(css, static_folder, static_url)] if css else None
+    return document.write_pdf(  # type: ignore[no-any-return]
+        stylesheets=stylesheets, font_config=font_configuration(), pdf_tags=True, cache=_image_cache
+    )
 
 
-def _html_to_pdf_job(job: tuple[str, str, str, str]) -> bytes:
-    return _html_to_pdf(*job)
+def render_job(job: tuple[str, str, str, str, str | None]) -> bytes:
+    return render_html(*job)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from liaison.audit import record_event
 from liaison.auth.models import User
@@ -158,8 +159,10 @@ def upcoming_sessions(cohort_id: int, *, now: datetime | None = None, limit: int
     )
 
 
-def cohort_sessions(cohort_id: int) -> list[tuple[TrainingSession, int]]:
-    """All of a cohort's sessions with how many attended each (one query)."""
+@functools.cache
+def _cohort_sessions_statement() -> Select:
+    # Built once per process (building it cost more than running it); cohort_id is bound.
+    cohort_id = bindparam("cohort_id")
     present = (
         select(Attendance.session_id, func.count().label("present"))
         .join(TrainingSession, TrainingSession.id == Attendance.session_id)
@@ -167,12 +170,17 @@ def cohort_sessions(cohort_id: int) -> list[tuple[TrainingSession, int]]:
         .group_by(Attendance.session_id)
         .subquery()
     )
+    return (
+        select(TrainingSession, func.coalesce(present.c.present, 0))
+        .outerjoin(present, present.c.session_id == TrainingSession.id)
+        .where(TrainingSession.cohort_id == cohort_id)
+        .order_by(TrainingSession.starts_at)
+    )
+
+
+def cohort_sessions(cohort_id: int) -> list[tuple[TrainingSession, int]]:
+    """All of a cohort's sessions with how many attended each (one query)."""
     return [
         (session, count)
-        for session, count in db.session.execute(
-            select(TrainingSession, func.coalesce(present.c.present, 0))
-            .outerjoin(present, present.c.session_id == TrainingSession.id)
-            .where(TrainingSession.cohort_id == cohort_id)
-            .order_by(TrainingSession.starts_at)
-        )
+        for session, count in db.session.execute(_cohort_sessions_statement(), {"cohort_id": cohort_id})
     ]

@@ -51,7 +51,7 @@ FILED_ROWS: list[dict[str, Any]] = [
     },
     {
         "service_code": "SR-ST04",
-        "address": "5012 Larchwood Ave",
+        "address": "5012 Webster St",
         "zipcode": "19143",
         "description": "Street light out for two weeks; the corner is dark where kids wait for the bus.",
         "attributes": {"pole_number": "PL-48213", "light_issue": "out", "light_type": "cobra_head"},
@@ -114,7 +114,7 @@ FILED_ROWS: list[dict[str, Any]] = [
     },
     {
         "service_code": "SR-LI27",
-        "address": "5031 Larchwood Ave",
+        "address": "5031 Irving St",
         "zipcode": "19143",
         "description": "Vacant house with the back door open and broken windows.",
         "attributes": {"building_type": "house", "open_to_entry": "yes", "conditions": ["broken_windows"]},
@@ -148,7 +148,7 @@ STATUS_CHANGES: list[tuple[list[int], RequestState, str]] = [
 DRAFT_ROWS: list[dict[str, Any]] = [
     {
         "service_code": "SR-ST04",
-        "address": "4917 Larchwood Ave",
+        "address": "4917 Florence Ave",
         "zipcode": "19143",
         "description": "Light out in front of the day care.",
         "attributes": {"light_issue": "out"},
@@ -275,7 +275,9 @@ def seed_requests(coordinator: User) -> DemoRequests:
     )
     request_ids = list(
         db.session.scalars(
-            select(ServiceRequest.id).where(ServiceRequest.batch_id == meeting.id).order_by(ServiceRequest.batch_position)
+            select(ServiceRequest.id)
+            .where(ServiceRequest.batch_id == meeting.id)
+            .order_by(ServiceRequest.batch_position)
         )
     )
     for indexes, state, note in STATUS_CHANGES:

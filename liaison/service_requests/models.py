@@ -213,6 +213,13 @@ class RequestState(enum.StrEnum):
 OPEN_STATES = (RequestState.SUBMITTED, RequestState.FORWARDED, RequestState.IN_PROGRESS)
 
 
+class FollowUp(enum.StrEnum):
+    """What the filing liaison said after the city closed the request."""
+
+    CONFIRMED = "confirmed"
+    DISPUTED = "disputed"
+
+
 class ServiceRequest(db.Model):
     """A filed request: what, where, for whom (with consent), and where it stands."""
 
@@ -256,6 +263,19 @@ class ServiceRequest(db.Model):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, info=NOT_PII)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, info=NOT_PII)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, info=NOT_PII)
+    # Forwarding to the city's Open311 endpoint (`flask liaison forward`): a worker claims a request
+    # (forward_claimed_at) before sending it, so two workers never send the same one.
+    forward_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0", info=NOT_PII)
+    forward_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime, info=NOT_PII)
+    forward_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, info=NOT_PII)
+    forward_error: Mapped[str] = mapped_column(String(255), default="", server_default="", info=NOT_PII)
+    forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, info=NOT_PII)
+    # Closure follow-up: the liaison confirms the fix or disputes it (a dispute refiles the request).
+    follow_up: Mapped[FollowUp | None] = mapped_column(string_enum(FollowUp, "follow_up"), info=NOT_PII)
+    follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime, info=NOT_PII)
+    refiled_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_request.id", ondelete="SET NULL"), info=NOT_PII
+    )
 
     service_type: Mapped[ServiceType] = relationship()
     batch: Mapped[RequestBatch | None] = relationship()
@@ -273,6 +293,8 @@ class ServiceRequest(db.Model):
         Index("ix_service_request_neighborhood", "neighborhood"),
         Index("ix_service_request_batch", "batch_id"),
         Index("ix_service_request_needs_review", "needs_review"),
+        Index("ix_service_request_forward_queue", "state", "forward_next_at"),
+        Index("ix_service_request_refiled_from", "refiled_from_id"),
     )
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import nh3
@@ -43,8 +44,15 @@ ALLOWED_URL_SCHEMES = {"https", "mailto"}
 
 def render_markdown(text: str) -> Markup:
     """Safe HTML for a Markdown text (wrap it in an element with hx-disable when shown)."""
-    html = _markdown.render(text or "")
-    clean = nh3.clean(
+    return Markup(_sanitised_html(text or ""))  # noqa: S704 - sanitised by nh3 in _sanitised_html
+
+
+@functools.lru_cache(maxsize=256)
+def _sanitised_html(text: str) -> str:
+    """Markdown rendered and sanitised, kept per text: a module's body is rendered once per
+    process and revision (the text is the key, so an edited body is never served stale)."""
+    html = _markdown.render(text)
+    return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
@@ -52,7 +60,6 @@ def render_markdown(text: str) -> Markup:
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
-    return Markup(clean)  # noqa: S704 - sanitised by nh3 just above
 
 
 def current_language() -> str:

@@ -386,16 +386,22 @@ def start_attempt(user: User, quiz: Quiz, *, language: str, now: datetime | None
     return attempt
 
 
+@functools.cache
+def _attempt_statement() -> Any:
+    # Built once per process (building a statement with loader options costs more than running it).
+    return (
+        select(QuizAttempt)
+        .where(QuizAttempt.id == bindparam("attempt_id"))
+        .options(joinedload(QuizAttempt.quiz).joinedload(Quiz.module).defer(Module.body))
+    )
+
+
 def get_attempt(user: User, attempt_id: int) -> QuizAttempt:
     """The liaison's own attempt, or NotFound (never someone else's).
 
     Its quiz and module come in the same query (the quiz and result pages show them); the
     module's Markdown body is left out until something reads it."""
-    attempt = db.session.scalar(
-        select(QuizAttempt)
-        .where(QuizAttempt.id == attempt_id)
-        .options(joinedload(QuizAttempt.quiz).joinedload(Quiz.module).defer(Module.body))
-    )
+    attempt = db.session.scalar(_attempt_statement(), {"attempt_id": attempt_id})
     if attempt is None or attempt.user_id != user.id:
         raise NotFound()
     return attempt
@@ -540,13 +546,16 @@ def published_modules() -> list[Module]:
 
     The Markdown bodies are not loaded (progress and lists never show them; a page that does
     loads its module with get_module)."""
-    return list(
-        db.session.scalars(
-            select(Module)
-            .where(Module.published.is_(True))
-            .options(joinedload(Module.quiz), defer(Module.body))
-            .order_by(Module.position)
-        ).unique()
+    return list(db.session.scalars(_published_modules_statement()).unique())
+
+
+@functools.cache
+def _published_modules_statement() -> Any:
+    return (
+        select(Module)
+        .where(Module.published.is_(True))
+        .options(joinedload(Module.quiz), defer(Module.body))
+        .order_by(Module.position)
     )
 
 

@@ -139,3 +139,18 @@ def assert_accessible(axe_source: str) -> Any:
             pytest.fail(_describe_violations(results["violations"], page.url))
 
     return check
+
+
+@pytest.fixture
+def certified_demo_liaison(app: Flask, live_server: str) -> str:
+    """The demo liaison (liaison@example.org) with the required training finished through the
+    services, so the filing gate lets them start and submit batches. Returns the email."""
+    from liaison.auth.services import find_user_by_email
+    from liaison.extensions import db
+    from liaison.service_requests.demo import complete_training
+
+    email = "liaison@example.org"
+    with app.test_request_context():
+        assert complete_training(find_user_by_email("coordinator@example.org"), find_user_by_email(email))
+        db.session.commit()
+    return email
