@@ -15,7 +15,9 @@ the issue's target: at least half the requests/s of the bare route, measured in 
 
 The seeding and the query count run in child processes with the instance's environment (the app
 reads its settings from the environment when `wsgi` is imported), like benchmarks.profile_page:
-`python -m benchmarks.training_pages seed|queries|profile ...`.
+`python -m benchmarks.training_pages seed|queries|cpu|profile ...`. The `cpu` child also times
+each page's CPU per request in-process against the bare route, a figure a busy machine disturbs
+far less than the load test's requests/s.
 """
 
 from __future__ import annotations
@@ -316,6 +318,38 @@ def _queries(pages: list[tuple[str, str]]) -> dict[str, list[str]]:
     return counted
 
 
+def _cpu(pages: list[tuple[str, str]], requests: int = 60, repeats: int = 7) -> dict[str, float]:
+    """CPU ms per GET in-process (test client, no gunicorn, no load generator), the best of
+    `repeats` runs, for each (account, path) and for the bare route ("bare"), measured in turn.
+
+    CPU time of this process, not wall time: on a machine other programs keep busy the wall-time
+    figures swing by 2-4x, this one far less; the ratio to the bare route is the same comparison
+    as the load test's."""
+    from benchmarks.bare_app import app as bare_app
+    from wsgi import app
+
+    logging.getLogger().setLevel(logging.WARNING)
+    clients = {account: _logged_in_client(app, ACCOUNTS[account]) for account in {a for a, _ in pages}}
+    bare_client = bare_app.test_client()
+
+    def best(test_client: Any, path: str) -> float:
+        for _ in range(10):
+            test_client.get(path)
+        runs = []
+        for _ in range(repeats):
+            started = time.process_time()
+            for _ in range(requests):
+                test_client.get(path)
+            runs.append((time.process_time() - started) / requests * 1000)
+        return min(runs)
+
+    result = {"bare": best(bare_client, "/")}
+    for account, path in pages:
+        result[path] = best(clients[account], path)
+    result["bare"] = min(result["bare"], best(bare_client, "/"))
+    return result
+
+
 def _profile(account: str, path: str, requests: int = 200) -> str:
     """cProfile of `requests` GETs of one page in-process: where a slow page spends its time."""
     from wsgi import app
@@ -347,6 +381,9 @@ def _child(argv: list[str]) -> int:
     elif command == "queries":
         pages = [tuple(item.split(":", 1)) for item in argv[1:]]
         print(json.dumps(_queries(pages)))  # type: ignore[arg-type]
+    elif command == "cpu":
+        pages = [tuple(item.split(":", 1)) for item in argv[1:]]
+        print(json.dumps(_cpu(pages)))  # type: ignore[arg-type]
     elif command == "profile":
         print(_profile(argv[1], argv[2]))
     else:
@@ -520,6 +557,19 @@ def run(
             print(f"    {page.path}: {len(statements)}")
             for statement, seen in collections.Counter(" ".join(s.split())[:110] for s in statements).items():
                 print(f"      {seen} x {statement}")
+    cpu_ms = json.loads(
+        _run_child(instance, "cpu", *(f"{p.account}:{p.path}" for p in pages if p.server == "app"))
+        .strip()
+        .splitlines()[-1]
+    )
+    print(
+        f"  in-process CPU per GET (test client, best of 7 runs, the bare {reference.path} route: "
+        f"{cpu_ms['bare']:.2f} ms):"
+    )
+    for page in pages:
+        if page.server == "app":
+            ratio = cpu_ms["bare"] / cpu_ms[page.path]
+            print(f"    {page.label:<32} {cpu_ms[page.path]:6.2f} ms   vs bare {ratio:.2f}")
     if below:
         print()
         print("  below the target: " + ", ".join(row.page.label for row in below))
@@ -535,7 +585,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.__main__ import parse_args
 
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in {"seed", "queries", "profile"}:
+    if argv and argv[0] in {"seed", "queries", "cpu", "profile"}:
         return _child(argv)
     args = parse_args(argv)
     tool = args.client if args.client != "auto" else ("wrk" if http_load.wrk_path() else "python")

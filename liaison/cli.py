@@ -94,3 +94,40 @@ def send_reminders_command() -> None:
         sent = send_reminders()
         db.session.commit()
     click.echo(f"Sent {sent} certificate reminder(s).")
+
+
+@liaison_cli.command("forward")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Send at most this many requests this run.")
+@click.option("--once", is_flag=True, help="One round of at most FORWARD_BATCH_SIZE requests, then stop.")
+@click.option(
+    "--retry",
+    "retry_ids",
+    type=int,
+    multiple=True,
+    metavar="ID",
+    help="First make these stopped requests due again (after fixing the cause); repeatable.",
+)
+def forward_command(limit: int | None, once: bool, retry_ids: tuple[int, ...]) -> None:
+    """Forward submitted requests to the city's Open311 endpoint (safe to run from cron every minute)."""
+    from liaison.service_requests.forwarding import forward_all, forwarding_settings, retry_forwarding
+
+    try:
+        settings = forwarding_settings(current_app.config)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    if settings is None:
+        click.echo("Forwarding is off: OPEN311_ENDPOINT and OPEN311_API_KEY are not both set.")
+        return
+    for request_id in retry_ids:
+        again = retry_forwarding(request_id)
+        click.echo(f"Request {request_id} " + ("will be forwarded again." if again else "is not waiting for a retry."))
+    db.session.commit()
+    run = forward_all(settings, limit=limit, once=once)
+    click.echo(
+        f"Forwarded {run.forwarded} request(s); {run.retrying} will be retried later; "
+        f"{run.stopped} stopped and need a coordinator."
+    )
+    if run.released:
+        click.echo(f"{run.released} claimed request(s) were left for the next run.")
+    if run.halted:
+        click.echo(f"Stopped early: {run.halted}", err=True)

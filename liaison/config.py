@@ -116,8 +116,16 @@ class Config:
     # Absolute base URL for links in emails and QR codes (empty: the request's own host).
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
 
+    # Forwarding filed requests to the city (`flask liaison forward`): on when both are set.
     OPEN311_ENDPOINT = os.environ.get("OPEN311_ENDPOINT", "")
     OPEN311_API_KEY = os.environ.get("OPEN311_API_KEY", "")
+    OPEN311_JURISDICTION_ID = os.environ.get("OPEN311_JURISDICTION_ID", "")
+    # Seconds to wait for the city's answer to one request.
+    OPEN311_TIMEOUT = float(os.environ.get("OPEN311_TIMEOUT", 10))
+    # Tries before a request stops and waits for a coordinator (about 2 hours of backoff at 8).
+    FORWARD_MAX_ATTEMPTS = _env_int("FORWARD_MAX_ATTEMPTS", 8)
+    # Requests one worker claims at a time.
+    FORWARD_BATCH_SIZE = _env_int("FORWARD_BATCH_SIZE", 100)
     CERTIFICATE_VALID_DAYS = _env_int("CERTIFICATE_VALID_DAYS", 365)
     # "automatic": meeting the rule issues the certificate; "manual": a coordinator approves it.
     CERTIFICATE_APPROVAL = os.environ.get("CERTIFICATE_APPROVAL", "automatic")

@@ -76,6 +76,8 @@ AUDIT_ACTIONS: dict[str, Any] = {
     "requests.review_cleared": _l("Request review flag cleared"),
     "requests.exported_personal_data": _l("Requests exported with neighbor contact details"),
     "request.receipt_emailed": _l("Request receipt emailed to the neighbor"),
+    "request.fixed_confirmed": _l("Closed request confirmed by the liaison"),
+    "request.disputed": _l("Closed request disputed and refiled"),
 }
 
 

@@ -104,6 +104,9 @@ EVENT_LABELS: dict[str, Any] = {
     "forwarded": _l("Forwarded to 311"),
     "review_cleared": _l("Review flag cleared"),
     "receipt_emailed": _l("Receipt emailed to the neighbor"),
+    # Closure follow-up (follow_up.py).
+    "fixed_confirmed": _l("Outcome confirmed by the liaison"),
+    "disputed": _l("Disputed by the liaison and refiled"),
 }
 
 

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from liaison.auth.services import find_user_by_email
 from liaison.certificates import services as certificates
+from liaison.db_types import utcnow
 from liaison.demo import DEMO_PASSWORD
 from liaison.enrollment.services import active_membership
 from liaison.enrollment.sessions import cohort_sessions, set_attendance
@@ -208,3 +209,110 @@ def test_a_liaison_is_certified_a_stranger_verifies_and_sees_the_revocation(
     page.reload()
     expect(page.locator("#dashboard-certificate-state")).to_have_attribute("data-state", "revoked")
     assert_accessible(page)
+
+
+def make_members_eligible(app: Flask, count: int) -> tuple[int, list[int], int]:
+    """`count` members of the demo liaison's cohort meet the rule without a certificate: their
+    attendance, reads and passed attempts are written directly (the automatic trigger is the
+    other journey's subject). Returns the cohort id, their user ids and how many members of the
+    cohort meet the rule in all (certified ones included)."""
+    from sqlalchemy import select
+
+    from liaison.enrollment.models import Attendance, Membership, MembershipStatus
+    from liaison.training.models import AttemptStatus, ModuleRead, QuizAttempt
+
+    with app.test_request_context():
+        liaison = find_user_by_email(LIAISON)
+        cohort = active_membership(liaison.id).cohort
+        holders = certificates.current_certificate_holders(
+            list(
+                db.session.scalars(
+                    select(Membership.user_id).where(
+                        Membership.cohort_id == cohort.id, Membership.status == MembershipStatus.ACTIVE
+                    )
+                )
+            )
+        )
+        members = [
+            user_id
+            for user_id in db.session.scalars(
+                select(Membership.user_id)
+                .where(Membership.cohort_id == cohort.id, Membership.status == MembershipStatus.ACTIVE)
+                .order_by(Membership.user_id)
+            )
+            if user_id != liaison.id and user_id not in holders
+        ][:count]
+        assert len(members) == count, "the demo cohort has too few members for this journey"
+        now = utcnow()
+        sessions = [session for session, _count in cohort_sessions(cohort.id)][: cohort.min_sessions_required]
+        for user_id in members:
+            for session in sessions:
+                db.session.merge(Attendance(session_id=session.id, user_id=user_id, present=True, recorded_at=now))
+            for module in training.published_modules():
+                if not module.required:
+                    continue
+                db.session.merge(ModuleRead(user_id=user_id, module_id=module.id, read_at=now))
+                if module.quiz is not None:
+                    db.session.add(
+                        QuizAttempt(
+                            quiz_id=module.quiz.id,
+                            user_id=user_id,
+                            number=99,
+                            status=AttemptStatus.SUBMITTED,
+                            language="en",
+                            started_at=now,
+                            submitted_at=now,
+                            snapshot=[],
+                            answers={},
+                            score=100,
+                            passed=True,
+                            late=False,
+                        )  # fmt: skip
+                    )
+        db.session.commit()
+        eligibility = certificates.eligibility_for_cohort(cohort.id)
+        assert all(eligibility[user_id].eligible for user_id in members)
+        return cohort.id, members, sum(1 for rule in eligibility.values() if rule.eligible)
+
+
+def test_a_coordinator_issues_a_cohorts_certificates_step_by_step_with_a_progress_bar(
+    page: Page, live_server: str, app: Flask, assert_accessible: AssertAccessible, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from liaison.certificates import admin_views
+
+    monkeypatch.setattr(admin_views, "ISSUE_STEP", 1)  # one person per step: several steps to watch
+    cohort_id, members, eligible = make_members_eligible(app, 3)
+    steps: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            steps.append(request.url) if request.method == "POST" and request.url.endswith("/issue") else None
+        ),
+    )
+
+    page.goto(live_server + "/login")
+    page.locator("#email").fill(COORDINATOR)
+    page.locator("#password").fill(DEMO_PASSWORD)
+    page.locator("main form.usa-form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/coordinator$"))
+    page.goto(f"{live_server}/coordinator/certificates/cohorts/{cohort_id}")
+    expect(page.locator("#issue-heading")).to_contain_text("3 members meet the rule")
+    assert_accessible(page)
+
+    page.get_by_role("button", name="Issue for all eligible members").click()
+    done = page.locator("#issue-progress-done")
+    expect(done).to_be_visible()
+    expect(page.locator("#issue-progress-label")).to_contain_text(
+        f"{eligible} of {eligible} eligible members have a certificate."
+    )
+    expect(page.locator("#issue-progress progress")).to_have_attribute("value", str(eligible))
+    expect(page.locator("#issue-progress")).to_contain_text("Done: every eligible member has a certificate.")
+    assert len(steps) >= 3, steps  # the bar moved step by step, each a request of its own
+    assert_accessible(page)
+    with app.app_context():
+        assert certificates.current_certificate_holders(members) == set(members)
+
+    done.click()
+    page.wait_for_url(f"{live_server}/coordinator/certificates/cohorts/{cohort_id}")
+    for user_id in members:
+        expect(page.locator(f"#member-{user_id}")).to_contain_text("Valid")

@@ -71,6 +71,8 @@ def test_coordinator_logs_in_deactivates_a_liaison_in_place_and_logs_out(
         "Cohorts",
         "Training",
         "Certificates",
+        "Requests",
+        "Service catalog",
         "Accounts",
         "My account",
     ]
@@ -122,7 +124,7 @@ def test_liaison_sees_their_next_step_and_no_coordinator_pages(
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {LIAISON_NAME}")
     next_step = page.get_by_role("region", name=re.compile(r"^Your next step: "))
     expect(next_step).to_be_visible()
-    assert nav_labels(page) == ["My dashboard", "Training", "My account"]
+    assert nav_labels(page) == ["My dashboard", "Training", "My requests", "My account"]
     assert "Accounts" not in nav_labels(page)
     assert_accessible(page)
 
@@ -188,7 +190,7 @@ def test_liaison_switches_to_spanish_and_back_to_english(
     page.get_by_role("banner").get_by_role("button", name="Español").click()
     expect(page.locator("html")).to_have_attribute("lang", "es")
     expect(page.get_by_role("heading", level=1)).to_have_text(spanish("Hello, %(name)s") % {"name": LIAISON_NAME})
-    assert nav_labels(page) == [spanish("My dashboard"), spanish("Training"), spanish("My account")]
+    assert nav_labels(page) == [spanish("My dashboard"), spanish("Training"), spanish("My requests"), spanish("My account")]
     assert_accessible(page)
 
     # Remembered on the next page, and the nav still leads there.
@@ -198,7 +200,7 @@ def test_liaison_switches_to_spanish_and_back_to_english(
 
     page.get_by_role("banner").get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    assert nav_labels(page) == ["My dashboard", "Training", "My account"]
+    assert nav_labels(page) == ["My dashboard", "Training", "My requests", "My account"]
     page.get_by_role("navigation").get_by_role("link", name="My dashboard").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {LIAISON_NAME}")
     expect(page.locator("html")).to_have_attribute("lang", "en")
@@ -277,7 +279,7 @@ def test_forgotten_password_is_reset_from_the_emailed_link(
 
     expect(page.get_by_role("status")).to_contain_text("Your password is set. Welcome!")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {LIAISON_NAME}")
-    assert nav_labels(page) == ["My dashboard", "Training", "My account"]
+    assert nav_labels(page) == ["My dashboard", "Training", "My requests", "My account"]
     assert_accessible(page)
 
     # The new password is the one that works now.

@@ -240,7 +240,8 @@ def test_with_htmx_issue_for_all_goes_step_by_step_showing_progress_until_done(a
     assert first.status_code == 200
     assert html.lstrip().startswith('<div class="liaison-issue-progress" id="issue-progress"')
     assert "2 of 5 eligible members have a certificate." in html
-    assert 'value="2"' in html and 'max="5"' in html
+    assert 'value="2"' in html
+    assert 'max="5"' in html
     # Not done: the fragment asks for the next step as soon as it is on the page.
     assert 'hx-trigger="load' in html
     assert certificate_count(app) == 2
