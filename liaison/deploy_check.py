@@ -39,6 +39,13 @@ def run_deploy_checks(app: Flask) -> list[str]:
             "Use RATELIMIT_STORAGE_URI=database:// or redis://."
         )
 
+    endpoint = str(config.get("OPEN311_ENDPOINT") or "")
+    if endpoint and not endpoint.lower().startswith("https://"):
+        problems.append(
+            "OPEN311_ENDPOINT is not an https:// URL: the API key and neighbors' contact details "
+            "would travel unencrypted."
+        )
+
     engine = db.engine
     if engine.dialect.name == "sqlite":
         settings = sqlite_settings(engine)

@@ -78,6 +78,21 @@ AUDIT_ACTIONS: dict[str, Any] = {
     "request.receipt_emailed": _l("Request receipt emailed to the neighbor"),
     "request.fixed_confirmed": _l("Closed request confirmed by the liaison"),
     "request.disputed": _l("Closed request disputed and refiled"),
+    "request.forwarding_retried": _l("Forwarding to 311 tried again"),
+    "batch.rows_uploaded": _l("Rows uploaded into a batch"),
+    "batch.submitted": _l("Batch submitted"),
+    "catalog.service_type_created": _l("Service added to the catalog"),
+    "catalog.service_type_updated": _l("Service changed in the catalog"),
+    "catalog.service_type_deleted": _l("Service deleted from the catalog"),
+    "catalog.service_type_activated": _l("Service opened for filing"),
+    "catalog.service_type_deactivated": _l("Service closed for new filing"),
+    "catalog.attribute_moved": _l("Service questions reordered"),
+    "catalog.attribute_added": _l("Service question added"),
+    "catalog.attribute_updated": _l("Service question changed"),
+    "catalog.attribute_removed": _l("Service question removed"),
+    "catalog.neighborhood_created": _l("Neighborhood added"),
+    "catalog.neighborhood_updated": _l("Neighborhood changed"),
+    "catalog.neighborhood_deleted": _l("Neighborhood deleted"),
 }
 
 

@@ -124,11 +124,14 @@ def forwarding_settings(config: Mapping[str, Any]) -> ForwardSettings | None:
         return None
     if urlsplit(endpoint).scheme not in ("http", "https"):
         raise ValueError("OPEN311_ENDPOINT must be an http:// or https:// URL.")
+    timeout = float(config.get("OPEN311_TIMEOUT", 10))
     return ForwardSettings(
         endpoint=endpoint,
         api_key=api_key,
         jurisdiction_id=str(config.get("OPEN311_JURISDICTION_ID") or "").strip(),
-        timeout=float(config.get("OPEN311_TIMEOUT", 10)),
+        timeout=timeout,
+        # A long timeout stretches the lease, so a claim always outlives a few sends.
+        lease=max(CLAIM_LEASE, timedelta(seconds=4 * timeout + 60)),
         max_attempts=int(config.get("FORWARD_MAX_ATTEMPTS", 8)),
         batch_size=int(config.get("FORWARD_BATCH_SIZE", 100)),
     )
@@ -526,7 +529,7 @@ def forward_due(
     # Stop sending well before the lease ends, so no other worker can have re-claimed a request.
     send_until = started + max(settings.lease.total_seconds() - 2 * settings.timeout - 5, 0)
     for index, item in enumerate(outgoing):
-        if run.halted or clock() > send_until:
+        if run.halted or (index and clock() > send_until):
             rest = outgoing[index:]
             release_claims(rest)
             run.released = len(rest)

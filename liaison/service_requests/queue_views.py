@@ -8,13 +8,14 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from liaison.audit import record_event
 from liaison.errors import DomainError
 from liaison.exports import csv_response, xlsx_response
 from liaison.extensions import db
 from liaison.forms import apply_domain_error, csrf_checked_by_form
 from liaison.htmx import add_vary_header, is_htmx
 from liaison.permissions import acting_user, coordinator_required
-from liaison.service_requests import tracking
+from liaison.service_requests import forwarding, tracking
 from liaison.service_requests.models import ServiceRequest
 from liaison.service_requests.tracking_forms import (
     BulkStatusForm,
@@ -186,6 +187,7 @@ def _show(service_request: ServiceRequest, *, form: StatusForm | None = None, st
         service_name=tracking.service_name,
         status_form=form,
         review_form=ConfirmForm(formdata=None),
+        retry_form=ConfirmForm(formdata=None),
         can_change=bool(targets),
         status_url=tracking.status_url(service_request),
         batch_link=lambda batch_id: url_for("request_queue.index", batch=batch_id),
@@ -248,3 +250,21 @@ def clear_review(request_id: int) -> Any:
         return redirect(url_for("request_queue.show", request_id=request_id), 303)
     flash(_("Your session expired. Reload the page and try again."), "error")
     return _show(service_request, status=422)
+
+
+@bp.post("/<int:request_id>/forwarding/retry")
+@csrf_checked_by_form
+@coordinator_required
+def retry_forwarding(request_id: int) -> Any:
+    service_request = tracking.get_request_for(acting_user(), request_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash(_("Your session expired. Reload the page and try again."), "error")
+        return _show(service_request, status=422)
+    if not forwarding.retry_forwarding(service_request.id):
+        flash(_("Request #%(number)d is not waiting for a retry.", number=request_id), "error")
+        return _show(service_request, status=409)
+    record_event(acting_user(), "request.forwarding_retried", service_request)
+    db.session.commit()
+    flash(_("Request #%(number)d goes to 311 with the next run of the forwarding worker.", number=request_id), "success")
+    return redirect(url_for("request_queue.show", request_id=request_id), 303)

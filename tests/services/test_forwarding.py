@@ -55,9 +55,7 @@ def _no_jitter() -> float:
     return 0.0
 
 
-def test_a_forwarded_request_gets_the_city_id_the_forwarded_state_and_a_history_line(
-    settings, city, liaison, pothole
-):
+def test_a_forwarded_request_gets_the_city_id_the_forwarded_state_and_a_history_line(settings, city, liaison, pothole):
     request_id = _request(liaison, pothole)
 
     run = forward_due(settings, now=NOW)
@@ -68,7 +66,8 @@ def test_a_forwarded_request_gets_the_city_id_the_forwarded_state_and_a_history_
     assert sr.external_id == "C-1"
     assert sr.forwarded_at == NOW
     assert sr.forward_attempts == 1
-    assert sr.forward_claimed_at is None and sr.forward_error == ""
+    assert sr.forward_claimed_at is None
+    assert sr.forward_error == ""
     event = sr.events[-1]
     assert (event.kind, event.actor_id, event.from_state, event.to_state, event.note) == (
         "forwarded",
@@ -159,7 +158,8 @@ def test_a_server_error_is_retried_later_with_growing_waits(settings, city, liai
     assert sr.forward_attempts == 1
     assert sr.forward_next_at == NOW + timedelta(minutes=1)
     assert sr.forward_claimed_at is None
-    assert "Down for maintenance" in sr.forward_error and "503" in sr.forward_error
+    assert "Down for maintenance" in sr.forward_error
+    assert "503" in sr.forward_error
     assert not forwarding_stopped(sr)
 
     assert forward_due(settings, now=NOW + timedelta(seconds=59)).claimed == 0
@@ -178,9 +178,7 @@ def test_a_server_error_is_retried_later_with_growing_waits(settings, city, liai
 
 
 def test_the_wait_doubles_up_to_six_hours_and_jitter_only_shortens_it():
-    assert [forwarding.backoff(n, jitter=0) for n in (1, 2, 3, 4)] == [
-        timedelta(minutes=m) for m in (1, 2, 4, 8)
-    ]
+    assert [forwarding.backoff(n, jitter=0) for n in (1, 2, 3, 4)] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
     assert forwarding.backoff(20, jitter=0) == timedelta(hours=6)
     assert timedelta(hours=6) * 0.8 <= forwarding.backoff(20, jitter=0.999) < timedelta(hours=6)
 
@@ -197,7 +195,10 @@ def test_a_refused_request_stops_with_the_city_reason_for_coordinators(settings,
     assert run.stopped == 1
     sr = _load(request_id)
     assert sr.state is RequestState.SUBMITTED
-    assert sr.forward_error == "The city's 311 service refused this request (HTTP 400: service_code POTHOLE is not valid here)."
+    assert (
+        sr.forward_error
+        == "The city's 311 service refused this request (HTTP 400: service_code POTHOLE is not valid here)."
+    )
     assert sr.forward_next_at is None
     assert forwarding_stopped(sr)
     assert forward_all(settings, now=NOW + timedelta(days=30)).claimed == 0
@@ -228,7 +229,8 @@ def test_forwarding_stops_after_the_last_allowed_attempt(city, liaison, pothole)
 
     assert last.stopped == 1
     sr = _load(request_id)
-    assert sr.forward_attempts == 2 and forwarding_stopped(sr)
+    assert sr.forward_attempts == 2
+    assert forwarding_stopped(sr)
     assert sr.forward_error == "The city's 311 service is not available (HTTP 500)."
     assert forward_due(settings, now=NOW + timedelta(days=1)).claimed == 0
 
@@ -243,7 +245,8 @@ def test_a_slow_city_counts_as_a_failed_attempt(city, liaison, pothole):
     assert run.retrying == 1
     sr = _load(request_id)
     assert sr.forward_error == "No answer from the city's 311 service within 0.2 seconds."
-    assert sr.forward_next_at is not None and sr.forward_claimed_at is None
+    assert sr.forward_next_at is not None
+    assert sr.forward_claimed_at is None
 
 
 def test_an_unreachable_city_is_retried(liaison, pothole):
@@ -313,7 +316,7 @@ def test_a_status_change_during_the_send_is_kept_and_the_city_id_recorded(settin
 
 def test_a_run_that_takes_too_long_gives_back_the_claims_it_cannot_use(settings, city, liaison, pothole):
     ids = [_request(liaison, pothole) for _ in range(3)]
-    ticks = iter([0.0, 1.0, 10_000.0, 10_001.0])
+    ticks = iter([0.0, 10_000.0, 10_001.0])
 
     run = forward_due(settings, now=NOW, clock=lambda: next(ticks))
 
@@ -383,5 +386,10 @@ def test_forwarding_is_off_without_an_endpoint_or_key():
     )
     assert settings.requests_url == "https://311.example.gov/v2/requests.json"
     assert settings.timeout == 3.0
+    assert settings.lease == timedelta(minutes=10)
+    slow = forwarding.forwarding_settings(
+        {"OPEN311_ENDPOINT": "https://x", "OPEN311_API_KEY": "k", "OPEN311_TIMEOUT": 600}
+    )
+    assert slow.lease > timedelta(seconds=2 * 600), "a claim outlives a send that waits the whole timeout"
     with pytest.raises(ValueError, match="http"):
         forwarding.forwarding_settings({"OPEN311_ENDPOINT": "file:///etc/passwd", "OPEN311_API_KEY": "k"})

@@ -33,6 +33,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("request_queue.show", "GET"): _row(403, 200),
     ("request_queue.change_status", "POST"): _row(403, 422),
     ("request_queue.clear_review", "POST"): _row(403, 422),
+    ("request_queue.retry_forwarding", "POST"): _row(403, 422),
     ("request_status.show", "GET"): EVERYONE,
     ("request_status.show_json", "GET"): EVERYONE,
 }
