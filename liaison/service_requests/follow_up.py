@@ -142,9 +142,7 @@ def dispute(liaison: User, request_id: int, reason: str | None) -> ServiceReques
         raise NotAllowed(decision.reason)
     now = utcnow()
     _record_answer(original, FollowUp.DISPUTED, now)
-    description = gettext(
-        "Disputed after request #%(number)d was closed: %(reason)s", number=original.id, reason=text
-    )
+    description = gettext("Disputed after request #%(number)d was closed: %(reason)s", number=original.id, reason=text)
     if original.description:
         description = f"{description}\n\n{original.description}"
     refiled = ServiceRequest(
@@ -287,9 +285,7 @@ def _counts(query: Select[Any]) -> Select[Any]:
         func.coalesce(func.sum(case((ServiceRequest.follow_up == FollowUp.CONFIRMED, 1), else_=0)), 0).label(
             "confirmed"
         ),
-        func.coalesce(func.sum(case((ServiceRequest.follow_up == FollowUp.DISPUTED, 1), else_=0)), 0).label(
-            "disputed"
-        ),
+        func.coalesce(func.sum(case((ServiceRequest.follow_up == FollowUp.DISPUTED, 1), else_=0)), 0).label("disputed"),
     )
 
 
@@ -304,8 +300,8 @@ def dispute_rates(
 ) -> DisputeRates:
     """Requests closed or rejected in the period, confirmed and disputed, by service or neighborhood.
 
-    Groups with the most disputes come first. Four queries whatever the data: totals, and the
-    page of groups with their count.
+    Groups with the most disputes come first. Three queries whatever the data: the totals, and
+    the page of groups with their count.
     """
     if actor.role is not Role.COORDINATOR:
         raise NotAllowed()

@@ -33,7 +33,8 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("request_queue.show", "GET"): _row(403, 200),
     ("request_queue.change_status", "POST"): _row(403, 422),
     ("request_queue.clear_review", "POST"): _row(403, 422),
-    ("request_queue.retry_forwarding", "POST"): _row(403, 422),
+    # The world's request has not stopped forwarding: nothing to try again.
+    ("request_queue.retry_forwarding", "POST"): _row(403, 409),
     ("request_status.show", "GET"): EVERYONE,
     ("request_status.show_json", "GET"): EVERYONE,
 }
