@@ -337,3 +337,22 @@ def test_the_rates_page_takes_the_same_number_of_queries_for_3_or_40_services(ap
         assert db.session.scalar(select(func.count()).select_from(ServiceRequest)) == 40
     # Session, user, totals, the page of groups, their count.
     assert counts[0] == counts[1] <= 5, counts
+
+
+def test_the_coordinator_sees_that_a_request_was_refiled_after_a_dispute(app, client, login_as):
+    with app.test_request_context():
+        liaison = factories.make_certified_liaison()
+        service_type = factories.make_service_type()
+        original = factories.make_service_request(
+            liaison, service_type, state=RequestState.CLOSED, follow_up=FollowUp.DISPUTED
+        )
+        refiled = factories.make_service_request(liaison, service_type, refiled_from_id=original.id)
+        db.session.commit()
+        original_id, refiled_id = original.id, refiled.id
+    login_as("coordinator")
+
+    refiled_page = client.get(f"/coordinator/requests/{refiled_id}").get_data(as_text=True)
+    original_page = client.get(f"/coordinator/requests/{original_id}").get_data(as_text=True)
+
+    assert f'href="/coordinator/requests/{original_id}">#{original_id}</a>' in refiled_page
+    assert "The liaison disputed the outcome; the request was refiled." in original_page
