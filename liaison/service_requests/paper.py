@@ -25,7 +25,7 @@ from typing import Any
 
 from flask import current_app, has_request_context, request, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, case, distinct, func, select
+from sqlalchemy import ColumnElement, case, func, select
 
 from liaison.auth.models import User
 from liaison.db_types import utcnow
@@ -45,7 +45,7 @@ from liaison.service_requests.tracking import public_location
 from liaison.service_requests.validation import load_catalog
 from liaison.training.content import localized
 
-# Intake sheet: blank rows printed (the sheet holds about eight rows a page).
+# Intake sheet: blank rows printed (a page holds about 12, the first page 4).
 SHEET_ROWS_DEFAULT = 15
 SHEET_ROWS_MIN = 5
 SHEET_ROWS_MAX = 40
@@ -184,9 +184,9 @@ def packet_neighborhoods(liaison: User) -> list[str]:
     """
     home = home_neighborhood(liaison)
     filed = db.session.scalars(
-        select(distinct(ServiceRequest.neighborhood)).where(
-            ServiceRequest.liaison_id == liaison.id, ServiceRequest.neighborhood != ""
-        )
+        select(ServiceRequest.neighborhood)
+        .where(ServiceRequest.liaison_id == liaison.id, ServiceRequest.neighborhood != "")
+        .distinct()
     ).all()
     others = sorted({name for name in filed if name and name != home}, key=str.casefold)
     return ([home] if home else []) + others
@@ -292,7 +292,9 @@ def _days_expression() -> ColumnElement[Any]:
     return func.julianday(ServiceRequest.closed_at) - func.julianday(ServiceRequest.requested_at)
 
 
-def _medians(area: ColumnElement[bool], since: datetime) -> tuple[dict[int, tuple[float, int]], tuple[float | None, int]]:
+def _medians(
+    area: ColumnElement[bool], since: datetime
+) -> tuple[dict[int, tuple[float, int]], tuple[float | None, int]]:
     """Median days to close by service and overall, for requests closed since `since` (one query).
 
     PostgreSQL computes the medians itself (percentile_cont with ROLLUP: one row per service and

@@ -36,9 +36,13 @@ class PacketForm(FlaskForm):
         default=str(PACKET_PERIOD_DEFAULT),
         validate_choice=False,
         validators=[InputRequired()],
-        description=_l("Requests filed in this period are counted; overdue requests are listed whenever they were filed."),
+        description=_l(
+            "Requests filed in this period are counted; overdue requests are listed whenever they were filed."
+        ),
     )
-    language = SelectField(_l("Language of the packet"), choices=[], validate_choice=False, validators=[InputRequired()])
+    language = SelectField(
+        _l("Language of the packet"), choices=[], validate_choice=False, validators=[InputRequired()]
+    )
 
     def set_choices(self, neighborhoods: Iterable[str], languages: Iterable[str]) -> None:
         """Fill the lists: the liaison's areas and the program's languages."""

@@ -15,8 +15,7 @@ from flask import render_template
 from flask_babel import format_date, format_decimal
 
 from liaison.certificates.pdf import html_to_pdf, qr_svg
-from liaison.service_requests.paper import MeetingPacket
-from liaison.service_requests.paper import IntakeSheet
+from liaison.service_requests.paper import IntakeSheet, MeetingPacket
 from liaison.service_requests.tracking import STATE_LABELS, state_label
 from liaison.templating import program_name
 

@@ -48,6 +48,8 @@ def intake_sheet(batch_id: int) -> Any:
 
 def _packet_page(form: PacketForm, choices: list[str], status: int = 200) -> Any:
     form.set_choices(choices, current_app.config["LANGUAGES"])
+    if not form.neighborhood.data and choices:
+        form.neighborhood.data = choices[0]
     return render_template(
         "service_requests/paper/packet_form.html",
         form=form,
