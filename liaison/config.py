@@ -92,6 +92,8 @@ class Config:
     RATELIMIT_PASSWORD_RESET = os.environ.get("RATELIMIT_PASSWORD_RESET", "5 per hour")
     RATELIMIT_APPLY = os.environ.get("RATELIMIT_APPLY", "10 per hour")
     RATELIMIT_VERIFY = os.environ.get("RATELIMIT_VERIFY", "60 per minute")
+    # Public request status pages (empty: the verify page's limit).
+    RATELIMIT_STATUS = os.environ.get("RATELIMIT_STATUS", "")
 
     # Mail: SMTP when MAIL_SERVER is set, otherwise .eml files in instance/outbox/.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
