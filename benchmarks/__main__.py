@@ -24,7 +24,9 @@ from types import FrameType
 from benchmarks import certificates, client, cpu, http_load, servers, service_requests, training_pages
 
 DEMO_PASSWORD = "liaison-demo"
-DEMO_ACCOUNTS = {"coordinator": "coordinator@example.org", "liaison": "liaison@example.org"}
+# The liaison dashboard is measured for a liaison still in training (the demo program certifies
+# liaison@example.org), as it was before she was certified, so results stay comparable.
+DEMO_ACCOUNTS = {"coordinator": "coordinator@example.org", "liaison": "thuy.nguyen@example.org"}
 
 
 @dataclass(frozen=True)

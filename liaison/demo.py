@@ -1,4 +1,9 @@
-"""The demo program loaded by `flask liaison seed-demo` (idempotent: missing parts are added)."""
+"""The demo program loaded by `flask liaison seed-demo` (idempotent: missing parts are added).
+
+`liaison@example.org` (Marisol Ortega) is certified through the training services and files the
+demo requests (see `liaison.service_requests.demo`); the other liaisons of her cohort, such as
+`thuy.nguyen@example.org`, attended the sessions and are still in training.
+"""
 
 from __future__ import annotations
 

@@ -133,6 +133,30 @@ def test_the_demo_program_has_applications_in_every_state_cohorts_and_attendance
         assert enrollment.active_membership(liaison.id) is not None
 
 
+def test_the_demo_certifies_liaison_and_leaves_the_others_in_training(app, runner):
+    from liaison.certificates.models import Certificate
+    from liaison.certificates.services import current_certificate, filing_gate
+    from liaison.training.models import QuizAttempt
+
+    runner.invoke(args=["liaison", "seed-demo"])
+    with app.test_request_context():
+        certificates = db.session.query(Certificate).count()
+        attempts = db.session.query(QuizAttempt).count()
+    second = runner.invoke(args=["liaison", "seed-demo"])
+    assert second.exit_code == 0, second.output
+    with app.test_request_context():
+        assert db.session.query(Certificate).count() == certificates
+        assert db.session.query(QuizAttempt).count() == attempts
+        certified = db.session.scalars(db.select(User).where(User.email == "liaison@example.org")).one()
+        assert current_certificate(certified.id) is not None
+        assert filing_gate(certified).allowed
+        for email in ("thuy.nguyen@example.org", "james.whitaker@example.org"):
+            in_training = db.session.scalars(db.select(User).where(User.email == email)).one()
+            assert current_certificate(in_training.id) is None, email
+            assert not filing_gate(in_training).allowed, email
+        assert authenticate("thuy.nguyen@example.org", "liaison-demo") is not None
+
+
 def test_the_demo_ships_a_bilingual_curriculum_of_required_modules_with_quizzes(app, runner):
     from liaison.training import services as training
 
@@ -170,7 +194,8 @@ def test_the_demo_liaison_has_a_filed_batch_being_followed_and_a_draft_with_a_ro
         ]
         filed, draft = batches
         liaison = db.session.get(User, filed.liaison_id)
-        assert liaison.email in demo.DEMO_FILERS
+        assert liaison.email == "liaison@example.org"
+        assert draft.liaison_id == liaison.id
         assert filing_gate(liaison).allowed
         requests = list(db.session.scalars(db.select(ServiceRequest).where(ServiceRequest.batch_id == filed.id)))
         assert len(requests) == len(demo.FILED_ROWS) == 12

@@ -1,9 +1,10 @@
 """Demo requests for `flask liaison seed-demo`: a filed batch followed up by the coordinator and
 a draft still being worked on, all made through the feature's own services.
 
-The batches belong to the first certified demo liaison of `DEMO_FILERS`. When none of them is
-certified yet, the second one (who attended the sessions) finishes the required training through
-the training services, which issues the certificate the way it is issued to anyone.
+The batches belong to the demo liaison `liaison@example.org`, who files requests: when she is not
+certified yet (she attended both past sessions), she finishes the required training through the
+training services, which issues the certificate the way it is issued to anyone. The other demo
+liaisons stay in training; `DEMO_FILERS` lists who files when she is missing or cannot certify.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from liaison.training import services as training
 
 logger = logging.getLogger(__name__)
 
-# Who files the demo batches: the first one the filing gate lets through.
+# Who files the demo batches: the first one the filing gate lets through, or the first one who
+# can finish the required training.
 DEMO_FILERS = ("liaison@example.org", "james.whitaker@example.org")
 FILED_TITLE = "Cedar Park civic meeting, October"
 DRAFT_TITLE = "Block captains' walk, November"
@@ -222,7 +224,7 @@ def _demo_filer(coordinator: User) -> User | None:
     for user in people:
         if certificates.filing_gate(user).allowed:
             return user
-    for user in people[1:]:
+    for user in people:
         if complete_training(coordinator, user):
             return user
     return None

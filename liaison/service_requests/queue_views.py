@@ -266,5 +266,7 @@ def retry_forwarding(request_id: int) -> Any:
         return _show(service_request, status=409)
     record_event(acting_user(), "request.forwarding_retried", service_request)
     db.session.commit()
-    flash(_("Request #%(number)d goes to 311 with the next run of the forwarding worker.", number=request_id), "success")
+    flash(
+        _("Request #%(number)d goes to 311 with the next run of the forwarding worker.", number=request_id), "success"
+    )
     return redirect(url_for("request_queue.show", request_id=request_id), 303)

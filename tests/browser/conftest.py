@@ -143,14 +143,13 @@ def assert_accessible(axe_source: str) -> Any:
 
 @pytest.fixture
 def certified_demo_liaison(app: Flask, live_server: str) -> str:
-    """The demo liaison (liaison@example.org) with the required training finished through the
-    services, so the filing gate lets them start and submit batches. Returns the email."""
+    """The demo liaison who files requests (liaison@example.org): the demo program certified her
+    through the training services, so the filing gate lets her start and submit batches. Returns
+    the email."""
     from liaison.auth.services import find_user_by_email
-    from liaison.extensions import db
-    from liaison.service_requests.demo import complete_training
+    from liaison.certificates.services import filing_gate
 
     email = "liaison@example.org"
     with app.test_request_context():
-        assert complete_training(find_user_by_email("coordinator@example.org"), find_user_by_email(email))
-        db.session.commit()
+        assert filing_gate(find_user_by_email(email)).allowed, "the demo program did not certify " + email
     return email

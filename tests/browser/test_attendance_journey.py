@@ -26,7 +26,8 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 PHONE_CONTEXT = {"viewport": PHONE, "is_mobile": True, "has_touch": True, "device_scale_factor": 3}
 COORDINATOR = "coordinator@example.org"
-LIAISON = "liaison@example.org"
+# A demo liaison still in training, whose next step is a session (liaison@example.org is certified).
+LIAISON = "thuy.nguyen@example.org"
 MEMBERS = ["Alma Torres", "Bruno Diaz", "Carmen Ruiz", "Darnell Hayes"]
 
 AssertAccessible = Callable[[Page], None]

@@ -1,10 +1,10 @@
-"""Flow 7 in a real browser: the demo liaison has attended and passed every required module but
-one (through the services, on the live server's app); in the browser they read that last module,
-mark it read, take its quiz and pass it, and the certificate is issued automatically. They see it
-on the dashboard and download the PDF (its text checked with pypdf), a stranger (another browser
-context, not logged in) checks its code on the public verify page, a coordinator (a third context)
-revokes it from the certificate list and the stranger's reload says so. axe checks every page on
-the way.
+"""Flow 7 in a real browser: a demo liaison still in training (Thuy Nguyen; the demo program
+certifies liaison@example.org) has attended and passed every required module but one (through the
+services, on the live server's app); in the browser they read that last module, mark it read, take
+its quiz and pass it, and the certificate is issued automatically. They see it on the dashboard and
+download the PDF (its text checked with pypdf), a stranger (another browser context, not logged in)
+checks its code on the public verify page, a coordinator (a third context) revokes it from the
+certificate list and the stranger's reload says so. axe checks every page on the way.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from liaison.training.models import QuestionKind
 pytestmark = pytest.mark.browser
 
 COORDINATOR = "coordinator@example.org"
-LIAISON = "liaison@example.org"
+# A demo liaison still in training (liaison@example.org is certified by the demo program).
+LIAISON = "thuy.nguyen@example.org"
 
 AssertAccessible = Callable[[Page], None]
 

@@ -190,7 +190,12 @@ def test_liaison_switches_to_spanish_and_back_to_english(
     page.get_by_role("banner").get_by_role("button", name="Español").click()
     expect(page.locator("html")).to_have_attribute("lang", "es")
     expect(page.get_by_role("heading", level=1)).to_have_text(spanish("Hello, %(name)s") % {"name": LIAISON_NAME})
-    assert nav_labels(page) == [spanish("My dashboard"), spanish("Training"), spanish("My requests"), spanish("My account")]
+    assert nav_labels(page) == [
+        spanish("My dashboard"),
+        spanish("Training"),
+        spanish("My requests"),
+        spanish("My account"),
+    ]
     assert_accessible(page)
 
     # Remembered on the next page, and the nav still leads there.

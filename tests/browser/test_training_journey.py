@@ -1,6 +1,7 @@
-"""Flow 3 in a real browser: the demo liaison reads a module, marks it read, fails its quiz, reads
-the explanations, retakes and passes; the same in Spanish; a timed quiz counts down. axe checks
-every page on the way.
+"""Flow 3 in a real browser: a demo liaison still in training (Thuy Nguyen; the demo program
+certifies liaison@example.org) reads a module, marks it read, fails its quiz, reads the
+explanations, retakes and passes; the same in Spanish; a timed quiz counts down. axe checks every
+page on the way.
 
 The module is made through the services on the live server's app, after the demo program (with
 its curriculum) is loaded, so it is the last module in the list. Buttons are found by their ids
@@ -26,7 +27,8 @@ from liaison.training.models import QuestionKind
 pytestmark = pytest.mark.browser
 
 COORDINATOR = "coordinator@example.org"
-LIAISON = "liaison@example.org"
+# A demo liaison still in training (liaison@example.org is certified by the demo program).
+LIAISON = "thuy.nguyen@example.org"
 
 AssertAccessible = Callable[[Page], None]
 
