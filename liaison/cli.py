@@ -75,14 +75,20 @@ def deploy_check_command() -> None:
 
 @liaison_cli.command("purge-expired")
 def purge_expired_command() -> None:
-    """Delete expired sessions and rate-limit counters (safe to run from cron)."""
+    """Delete expired sessions and rate-limit counters, and neighbors' data past retention (safe from cron)."""
     from liaison.auth.sessions import purge_expired_sessions
     from liaison.ratelimit import purge_expired_counters
+    from liaison.service_requests.retention import purge_personal_data
 
     sessions = purge_expired_sessions()
     counters = purge_expired_counters()
+    purged = purge_personal_data()
     db.session.commit()
     click.echo(f"Removed {sessions} expired session(s) and {counters} rate-limit counter(s).")
+    click.echo(
+        f"Removed neighbors' contact details from {purged.requests_anonymised} closed request(s), "
+        f"{purged.submitted_rows_deleted} row(s) of filed batches and {purged.drafts_deleted} abandoned draft batch(es)."
+    )
 
 
 @liaison_cli.command("send-reminders")

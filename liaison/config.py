@@ -72,6 +72,10 @@ class Config:
     BULK_MAX_BYTES = _env_int("BULK_MAX_BYTES", 5 * 1024 * 1024)
     # Open requests of the same service at the same address this recent are possible duplicates.
     DUPLICATE_WINDOW_DAYS = _env_int("DUPLICATE_WINDOW_DAYS", 30)
+    # Retention of neighbors' personal data (`flask liaison purge-expired`, liaison/service_requests/retention.py).
+    REQUEST_RETENTION_DAYS = _env_int("REQUEST_RETENTION_DAYS", 365)
+    SUBMITTED_ROWS_RETENTION_DAYS = _env_int("SUBMITTED_ROWS_RETENTION_DAYS", 7)
+    DRAFT_RETENTION_DAYS = _env_int("DRAFT_RETENTION_DAYS", 180)
 
     # argon2id, OWASP minimum (SECURITY.md pitfall 13): t=2, m=19 MiB, p=1.
     PASSWORD_HASH_TIME_COST = 2

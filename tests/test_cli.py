@@ -107,6 +107,7 @@ def test_purge_expired_reports_what_it_removed(runner):
     result = runner.invoke(args=["liaison", "purge-expired"])
     assert result.exit_code == 0
     assert "Removed 0 expired session(s) and 0 rate-limit counter(s)." in result.output
+    assert "from 0 closed request(s), 0 row(s) of filed batches and 0 abandoned draft batch(es)." in result.output
 
 
 def test_the_demo_program_has_applications_in_every_state_cohorts_and_attendance(app, runner):
