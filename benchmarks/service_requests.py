@@ -73,7 +73,7 @@ def _make_app(database_url: str, root: Path) -> Any:
 
 def _seed(requests: int) -> dict[str, Any]:
     """Catalog, a certified liaison, a coordinator, 1,000 other liaisons and `requests` requests."""
-    from sqlalchemy import insert, select
+    from sqlalchemy import insert, select, text
 
     from liaison.auth.models import Role, User
     from liaison.auth.services import create_user
@@ -177,6 +177,10 @@ def _seed(requests: int) -> dict[str, Any]:
         )
     )
     db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        # A live database has planner statistics (autovacuum); one fresh from a bulk load does not yet.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))
     return {"liaison_id": liaison.id, "service_codes": _codes()}
 
 

@@ -83,7 +83,7 @@ def _render_queue(
     if is_htmx():
         return render_template("service_requests/queue/_results.html", fragment=True, **context), status
     filters.set_service_types(tracking.service_type_choices())
-    filters.set_choices(tracking.neighborhood_choices(), tracking.liaison_choices())
+    filters.set_choices(tracking.neighborhood_choices())
     return render_template("service_requests/queue/index.html", **context), status
 
 

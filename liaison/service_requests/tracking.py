@@ -143,6 +143,8 @@ class RequestFilters:
     service_type_id: int | None = None
     neighborhood: str = ""
     liaison_id: int | None = None
+    # Part of a liaison's name or email (the queue's liaison box; a number there is liaison_id).
+    liaison_text: str = ""
     batch_id: int | None = None
     needs_review: bool | None = None
     requested_from: date | None = None
@@ -189,6 +191,13 @@ def filtered_requests(filters: RequestFilters, *, liaison_id: int | None = None)
         query = query.where(ServiceRequest.liaison_id == liaison_id)
     elif filters.liaison_id is not None:
         query = query.where(ServiceRequest.liaison_id == filters.liaison_id)
+    elif filters.liaison_text.strip():
+        pattern = contains_pattern(filters.liaison_text[:SEARCH_MAX_LENGTH])
+        liaisons = select(User.id).where(
+            User.role == Role.LIAISON,
+            func.lower(User.full_name).like(pattern, escape="\\") | func.lower(User.email).like(pattern, escape="\\"),
+        )
+        query = query.where(ServiceRequest.liaison_id.in_(liaisons))
     state = filters.state
     if state == "open":
         query = query.where(ServiceRequest.state.in_(OPEN_STATES))
@@ -241,14 +250,6 @@ def service_type_choices() -> list[tuple[int, str]]:
 def neighborhood_choices() -> list[str]:
     """Neighborhood names, alphabetically."""
     return list(db.session.scalars(select(Neighborhood.name).order_by(func.lower(Neighborhood.name))))
-
-
-def liaison_choices() -> list[tuple[int, str]]:
-    """Liaisons (active or not) by name, for the queue's liaison filter."""
-    rows = db.session.execute(
-        select(User.id, User.full_name).where(User.role == Role.LIAISON).order_by(func.lower(User.full_name), User.id)
-    )
-    return [(id_, name) for id_, name in rows]
 
 
 # A liaison's batches ----------------------------------------------------------------------------

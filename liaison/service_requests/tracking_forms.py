@@ -111,17 +111,23 @@ class QueueFilterForm(_Filters):
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
     )
     neighborhood = SelectField(_l("Neighborhood"), choices=[], validate_choice=False, validators=[Optional()])
-    liaison = SelectField(_l("Liaison"), choices=[], validate_choice=False, validators=[Optional()])
+    # A text box, not a menu: a city has thousands of liaisons.
+    liaison = StringField(
+        _l("Liaison"),
+        description=_l("Part of a name or email, or a liaison's number."),
+        validators=[Optional(), Length(max=100)],
+        filters=[_strip],
+        render_kw={"autocomplete": "off"},
+    )
     review = SelectField(
         _l("Review"), choices=lambda: [(value, str(label)) for value, label in REVIEW_CHOICES], validators=[Optional()]
     )
     requested_from = DateField(_l("Filed on or after"), validators=[Optional()])
     requested_to = DateField(_l("Filed on or before"), validators=[Optional()])
 
-    def set_choices(self, neighborhoods: Iterable[str], liaisons: Iterable[tuple[int, str]]) -> None:
-        """Fill the neighborhood and liaison menus (only when the filters are drawn)."""
+    def set_choices(self, neighborhoods: Iterable[str]) -> None:
+        """Fill the neighborhood menu (only when the filters are drawn)."""
         self.neighborhood.choices = [("", str(_l("All neighborhoods"))), *[(name, name) for name in neighborhoods]]
-        self.liaison.choices = [("", str(_l("All liaisons"))), *[(str(id_), name) for id_, name in liaisons]]
 
     def validate_batch(self, field: StringField) -> None:
         if field.data and record_id(field.data.removeprefix("#")) is None:
@@ -138,6 +144,7 @@ class QueueFilterForm(_Filters):
             service_type_id=record_id(self.service_type.data),
             neighborhood=(self.neighborhood.data or "").replace("\x00", "").strip()[:120],
             liaison_id=record_id(self.liaison.data),
+            liaison_text="" if record_id(self.liaison.data) else (self.liaison.data or "").replace("\x00", ""),
             batch_id=None if self.batch.errors else record_id((self.batch.data or "").removeprefix("#")),
             needs_review=True if review == "yes" else False if review == "no" else None,
             requested_from=None if self.requested_from.errors else self.requested_from.data,

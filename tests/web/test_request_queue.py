@@ -83,6 +83,8 @@ def test_filters_narrow_the_queue(app, client, login_as, setup):
     assert listed(text(client.get(QUEUE + f"?service_type={setup['light']}"))) == [light]
     assert listed(text(client.get(QUEUE + "?neighborhood=Mill+Creek"))) == [light]
     assert listed(text(client.get(QUEUE + f"?liaison={setup['other']}"))) == [closed, flagged]
+    assert listed(text(client.get(QUEUE + "?liaison=otto"))) == [closed, flagged]
+    assert listed(text(client.get(QUEUE + "?liaison=100%25"))) == []  # LIKE wildcards are taken literally
     assert listed(text(client.get(QUEUE + "?review=yes"))) == [flagged]
     assert listed(text(client.get(QUEUE + "?state=closed"))) == [closed]
     tomorrow = (utcnow() + timedelta(days=2)).date().isoformat()
@@ -389,3 +391,13 @@ def test_liaisons_cannot_open_the_queue_or_change_statuses(app, client, login_as
     assert client.post(QUEUE + "bulk", data={"request_ids": [request_id], "to_state": "closed"}).status_code == 403
     assert client.get(QUEUE + str(request_id)).status_code == 403
     assert state_of(app, request_id) is RequestState.SUBMITTED
+
+
+def test_the_liaison_filter_is_a_text_box_so_thousands_of_liaisons_do_not_bloat_the_page(app, client, login_as, setup):
+    login_as("coordinator")
+
+    page = text(client.get(QUEUE))
+
+    assert 'name="liaison"' in page
+    assert "Otto Ther</option>" not in page
+    assert "Part of a name or email, or a liaison's number." in page
