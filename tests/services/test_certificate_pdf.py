@@ -17,6 +17,7 @@ from flask import url_for
 from liaison.auth.models import Role
 from liaison.certificates import pdf
 from liaison.certificates.models import Certificate, CertificateStatus
+from liaison.certificates.pdf import QR_MASK
 from liaison.certificates.services import new_code
 from liaison.db_types import utcnow
 from liaison.enrollment import services as enrollment
@@ -182,12 +183,12 @@ def test_the_qr_code_in_the_certificate_encodes_the_public_verify_url(app_ctx):
     assert expected_url.startswith("http://")
     assert expected_url.endswith(f"/verify/{certificate.code}")
     embedded = re.search(r"<svg\b.*?</svg>", html, re.S)[0]
-    reference = segno.make(expected_url, error="m")
+    reference = segno.make_qr(expected_url, error="m", mask=QR_MASK)
     # The modules drawn in the certificate are exactly those of the QR code for the verify URL.
     expected = [[int(bool(module)) for module in row] for row in reference.matrix_iter(border=pdf.QR_BORDER)]
     assert svg_modules(embedded) == expected
     # ... and of no other code: another certificate's URL draws a different pattern.
-    other = segno.make(expected_url.replace(certificate.code, new_code()), error="m")
+    other = segno.make_qr(expected_url.replace(certificate.code, new_code()), error="m", mask=QR_MASK)
     assert svg_modules(embedded) != [[int(bool(m)) for m in row] for row in other.matrix_iter(border=pdf.QR_BORDER)]
     assert pdf.verify_url(certificate) == expected_url
 
