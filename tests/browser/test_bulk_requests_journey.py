@@ -49,7 +49,11 @@ def add_row(page: Page) -> Locator:
     count = rows.count()
     page.locator("#grid-add").click()
     expect(rows).to_have_count(count + 1)
-    return page.locator(f"#{rows.nth(count).get_attribute('id')}")
+    row = page.locator(f"#{rows.nth(count).get_attribute('id')}")
+    # Focus moves to the new row's first field once htmx has settled it (and bound its triggers);
+    # a person cannot choose faster than that, a test can.
+    expect(row.get_by_label("Service")).to_be_focused()
+    return row
 
 
 def choose_service(row: Locator, name: str, first_question: str) -> None:
