@@ -100,11 +100,11 @@ def _init_extensions(app: Flask) -> None:
         models,  # noqa: F401 - every table in the metadata
         ratelimit,  # noqa: F401 - registers the database:// limiter storage
     )
-    from liaison.auth.sessions import DatabaseSessionInterface
+    from liaison.auth.sessions import DatabaseSessionInterface, session_user_unknown
     from liaison.certificates import triggers  # noqa: F401 - issues certificates when progress changes
     from liaison.database import configure_engine
     from liaison.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from liaison.i18n import select_locale
+    from liaison.i18n import install_template_gettext, select_locale
 
     db.init_app(app)
     with app.app_context():
@@ -113,6 +113,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    install_template_gettext(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", "database://")
     limiter.init_app(app)
     app.session_interface = DatabaseSessionInterface()
@@ -121,6 +122,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    login_manager.request_loader(session_user_unknown)
 
     from flask_babel import lazy_gettext as _l
 
@@ -130,6 +132,7 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
+        # Usually found in the identity map: the session interface loaded it with the session.
         user = db.session.get(User, int(user_id))
         return user if user is not None and user.active else None
 

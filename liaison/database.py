@@ -65,13 +65,23 @@ def _read_only_request() -> bool:
     return has_app_context() and g.get(READ_ONLY_FLAG, False)
 
 
+def mark_request(request: Any) -> None:
+    """Mark a safe-method request for deferred transactions, before its first statement.
+
+    Called by `init_app`'s before_request hook, and earlier by the session interface, whose
+    query opens the request's transaction before any before_request hook runs."""
+    from flask import g
+
+    setattr(g, READ_ONLY_FLAG, request.method in SAFE_METHODS)
+
+
 def init_app(app: Any) -> None:
     """Mark safe-method requests for deferred transactions while they are dispatched."""
     from flask import g, request
 
     @app.before_request
     def _mark_read_only() -> None:
-        setattr(g, READ_ONLY_FLAG, request.method in SAFE_METHODS)
+        mark_request(request)
 
     @app.teardown_request
     def _unmark_read_only(_error: Any = None) -> None:

@@ -11,8 +11,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from liaison.auth.models import Role
-from liaison.i18n import LANGUAGE_NAMES
+from liaison.i18n import LANGUAGE_NAMES, TEMPLATE_TRANSLATIONS, current_translations
 from liaison.training.content import localized
+from liaison.urls import RowUrl
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,37 @@ class NavItem:
         return request.endpoint == self.endpoint or (
             blueprint not in {"main", "auth"} and request.blueprint == blueprint
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PageLink:
+    """One entry of a pagination control: a page number and its URL, or a gap (number None)."""
+
+    number: int | None
+    url: str = ""
+    current: bool = False
+
+
+@dataclass(frozen=True)
+class PageLinks:
+    previous_url: str | None
+    links: list[PageLink]
+    next_url: str | None
+
+
+def page_links(page: Any, endpoint: str) -> PageLinks:
+    """The links of a Flask-SQLAlchemy Pagination, keeping the request's other query arguments,
+    from one url_for whatever the number of links."""
+    args = request.args.to_dict()
+    args.pop("page", None)
+    url = RowUrl(endpoint, "page", **args)
+    links = [
+        PageLink(number, url(number), number == page.page) if number else PageLink(None)
+        for number in page.iter_pages(left_edge=1, right_edge=1, left_current=1, right_current=2)
+    ]
+    return PageLinks(
+        url(page.prev_num) if page.has_prev else None, links, url(page.next_num) if page.has_next else None
+    )
 
 
 def program_name() -> Any:
@@ -105,12 +137,15 @@ def init_app(app: Flask) -> None:
     """Register context processors and filters."""
     app.add_template_filter(audit_action_label, "audit_action")
     app.add_template_global(localized, "localized")
+    app.add_template_global(page_links, "page_links")
 
     @app.context_processor
     def inject_globals() -> dict[str, Any]:
         locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
         return {
-            "program_name": program_name(),
+            TEMPLATE_TRANSLATIONS: current_translations(),
+            # Resolved once: the layout shows it three times.
+            "program_name": str(program_name()),
             "city_name": current_app.config["CITY_NAME"],
             "current_locale": locale,
             "languages": [(code, LANGUAGE_NAMES[code]) for code in current_app.config["LANGUAGES"]],

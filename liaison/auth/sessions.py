@@ -12,17 +12,18 @@ import hashlib
 import logging
 import secrets
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Flask, Request, Response
+from flask import session as flask_session
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, null, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import CallbackDict
 
-from liaison.auth.models import WebSession
-from liaison.database import READ_ONLY
+from liaison.auth.models import User, WebSession
+from liaison.database import READ_ONLY, SAFE_METHODS, mark_request
 from liaison.db_types import utcnow
 from liaison.extensions import db
 
@@ -46,6 +47,8 @@ class DatabaseSession(CallbackDict, SessionMixin):
         *,
         last_active_at: datetime | None = None,
         readonly: bool = False,
+        user: User | None = None,
+        load_error: SQLAlchemyError | None = None,
     ) -> None:
         def on_update(_self: Any) -> None:
             self.modified = True
@@ -55,8 +58,13 @@ class DatabaseSession(CallbackDict, SessionMixin):
         self.last_active_at = last_active_at
         self.modified = False
         self.regenerate_requested = False
-        # Set when the database did not answer: the request goes on without saving.
+        # Set when the database did not answer: the request goes on without saving, and
+        # whoever asks who is logged in gets load_error (see session_user_unknown).
         self.readonly = readonly
+        self.load_error = load_error
+        # The user loaded with the session (safe-method requests), held here because the
+        # identity map keeps objects only while something refers to them.
+        self.user = user
 
     @property
     def new(self) -> bool:  # type: ignore[override]
@@ -69,7 +77,8 @@ class DatabaseSession(CallbackDict, SessionMixin):
 
 
 class DatabaseSessionInterface(SessionInterface):
-    """Loads and saves DatabaseSession rows with Core statements on their own connection.
+    """Loads DatabaseSession rows in the request's unit of work (with their user) and saves them
+    with Core statements on their own connection.
 
     Their own connection, so that saving a session never commits (or is rolled back with)
     the view's unit of work.
@@ -79,28 +88,23 @@ class DatabaseSessionInterface(SessionInterface):
         token = request.cookies.get(self.get_cookie_name(app))
         if not token:
             return DatabaseSession()
+        mark_request(request)
         try:
-            with db.engine.connect().execution_options(**READ_ONLY) as connection:
-                row = connection.execute(
-                    select(table.c.data, table.c.created_at, table.c.last_active_at).where(
-                        table.c.id == hash_token(token)
-                    )
-                ).first()
-        except SQLAlchemyError:
+            row = _load(hash_token(token), with_user=request.method in SAFE_METHODS)
+        except SQLAlchemyError as error:
+            db.session.rollback()
             logger.exception("session store unavailable")
-            return DatabaseSession(readonly=True)
+            return DatabaseSession(readonly=True, load_error=error)
         if row is None:
             return DatabaseSession()
-        created_at = WebSession.created_at.type.process_result_value(row.created_at, db.engine.dialect)
-        last_active_at = WebSession.last_active_at.type.process_result_value(row.last_active_at, db.engine.dialect)
         now = utcnow()
         if (
-            now - last_active_at > app.config["SESSION_IDLE_TIMEOUT"]
-            or now - created_at > app.config["SESSION_ABSOLUTE_TIMEOUT"]
+            now - row.last_active_at > app.config["SESSION_IDLE_TIMEOUT"]
+            or now - row.created_at > app.config["SESSION_ABSOLUTE_TIMEOUT"]
         ):
             self._delete(token)
             return DatabaseSession()
-        return DatabaseSession(serializer.loads(row.data), token, last_active_at=last_active_at)
+        return DatabaseSession(serializer.loads(row.data), token, last_active_at=row.last_active_at, user=row.user)
 
     def save_session(  # type: ignore[override]
         self, app: Flask, session: DatabaseSession, response: Response
@@ -172,6 +176,41 @@ class DatabaseSessionInterface(SessionInterface):
 
     def _delete(self, token: str) -> None:
         self._execute(delete(table).where(table.c.id == hash_token(token)))
+
+
+def session_user_unknown(_request: Request) -> None:
+    """Flask-Login's request_loader, asked when the session names no user: if that is because
+    the session could not be read, who is logged in is unknown, and the page fails with the
+    database's error (the 503 page) instead of treating the person as a visitor."""
+    error = getattr(flask_session, "load_error", None)
+    if error is not None:
+        raise error
+
+
+class StoredSession(NamedTuple):
+    data: str
+    created_at: datetime
+    last_active_at: datetime
+    user: User | None
+
+
+def _load(session_id: str, *, with_user: bool) -> StoredSession | None:
+    """The session's row, or None.
+
+    For a safe-method request the row is read in the request's own (deferred, read-only)
+    transaction together with the session's user: the user lands in the identity map, where
+    Flask-Login's user_loader (db.session.get) finds it without a second query. Any other
+    request reads on a connection of its own, as its unit of work must not begin before the
+    before_request hooks (on SQLite its transaction takes the write lock, which the rate
+    limiter's counter would then wait for)."""
+    columns = (WebSession.data, WebSession.created_at, WebSession.last_active_at)
+    if with_user:
+        statement = select(*columns, User).outerjoin(User, User.id == WebSession.user_id)
+        row = db.session.execute(statement.where(WebSession.id == session_id)).first()
+    else:
+        with db.engine.connect().execution_options(**READ_ONLY) as connection:
+            row = connection.execute(select(*columns, null()).where(WebSession.id == session_id)).first()
+    return StoredSession(*row) if row is not None else None
 
 
 def _user_id(session: DatabaseSession) -> int | None:

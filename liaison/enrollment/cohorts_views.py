@@ -32,6 +32,7 @@ from liaison.extensions import db
 from liaison.forms import apply_domain_error, csrf_checked_by_form
 from liaison.htmx import is_htmx
 from liaison.permissions import acting_user, coordinator_required
+from liaison.urls import RowUrl
 
 bp = Blueprint("cohorts", __name__)
 PER_PAGE = 50
@@ -70,21 +71,6 @@ def _keep_cohort_id(endpoint: str, values: dict[str, Any]) -> None:
         and current_app.url_map.is_endpoint_expecting(endpoint, "cohort_id")
     ):
         values["cohort_id"] = view_args["cohort_id"]
-
-
-class RowUrl:
-    """A URL built once per page, with one id filled in per row (url_for on every row of a
-    50-row roster costs more than the rest of the row)."""
-
-    _PLACEHOLDER = 987_654_321
-
-    def __init__(self, endpoint: str, key: str, **values: Any) -> None:
-        self.head, _placeholder, self.tail = url_for(endpoint, **values, **{key: self._PLACEHOLDER}).rpartition(
-            str(self._PLACEHOLDER)
-        )
-
-    def __call__(self, value: int) -> str:
-        return f"{self.head}{int(value)}{self.tail}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +242,7 @@ def detail(cohort_id: int) -> Any:
     return render_template(
         "cohorts/detail.html",
         members=page.total if unfiltered else services.active_member_count(cohort.id),
+        coordinator_names=services.coordinator_names(cohort.id),
         sessions=cohort_sessions(cohort.id),
         **context,
     )

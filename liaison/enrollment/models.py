@@ -251,4 +251,9 @@ class Attendance(db.Model):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), info=NOT_PII)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, info=NOT_PII)
 
-    __table_args__ = (Index("ix_attendance_user_present", "user_id", "present"),)
+    __table_args__ = (
+        # Covering indexes: a roster row counts a person's sessions attended, and a cohort's
+        # page counts each session's attendance, from the index alone.
+        Index("ix_attendance_user_present_session", "user_id", "present", "session_id"),
+        Index("ix_attendance_session_present", "session_id", "present"),
+    )

@@ -32,6 +32,7 @@ from liaison.enrollment.models import (
     GroupType,
     Membership,
     MembershipStatus,
+    cohort_coordinator,
 )
 from liaison.errors import Conflict, NotFound, ValidationFailed
 from liaison.extensions import db
@@ -430,6 +431,19 @@ def get_cohort(cohort_id: int) -> Cohort:
     if cohort is None:
         raise NotFound()
     return cohort
+
+
+def coordinator_names(cohort_id: int) -> list[str]:
+    """The names of a cohort's coordinators, alphabetically (one light query: a page showing
+    them needs no User objects)."""
+    return list(
+        db.session.scalars(
+            select(User.full_name)
+            .join(cohort_coordinator, cohort_coordinator.c.user_id == User.id)
+            .where(cohort_coordinator.c.cohort_id == cohort_id)
+            .order_by(func.lower(User.full_name), User.id)
+        )
+    )
 
 
 @dataclass(frozen=True)

@@ -162,18 +162,16 @@ def upcoming_sessions(cohort_id: int, *, now: datetime | None = None, limit: int
 @functools.cache
 def _cohort_sessions_statement() -> Select:
     # Built once per process (building it cost more than running it); cohort_id is bound.
-    cohort_id = bindparam("cohort_id")
+    # Each session's count is read from ix_attendance_session_present alone.
     present = (
-        select(Attendance.session_id, func.count().label("present"))
-        .join(TrainingSession, TrainingSession.id == Attendance.session_id)
-        .where(Attendance.present.is_(True), TrainingSession.cohort_id == cohort_id)
-        .group_by(Attendance.session_id)
-        .subquery()
+        select(func.count())
+        .select_from(Attendance)
+        .where(Attendance.session_id == TrainingSession.id, Attendance.present.is_(True))
+        .scalar_subquery()
     )
     return (
-        select(TrainingSession, func.coalesce(present.c.present, 0))
-        .outerjoin(present, present.c.session_id == TrainingSession.id)
-        .where(TrainingSession.cohort_id == cohort_id)
+        select(TrainingSession, present)
+        .where(TrainingSession.cohort_id == bindparam("cohort_id"))
         .order_by(TrainingSession.starts_at)
     )
 
