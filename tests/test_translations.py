@@ -118,3 +118,29 @@ def test_home_page_welcomes_visitors_in_spanish(client) -> None:
         "no Spanish on the home page: run `make translations` to compile the catalog"
     )
     assert "How the program works" not in page
+
+
+def test_templates_translate_in_the_page_language_and_inside_force_locale(app):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    template = '{% import "_macros/pagination.html" as p %}{{ _("Log in") }}|{{ ngettext("%(num)d person", "%(num)d people", 2) }}'
+    with app.test_request_context(headers={"Accept-Language": "es"}):
+        assert render_template_string(template) == "Iniciar sesión|2 personas"
+        with force_locale("en"):
+            assert render_template_string(template) == "Log in|2 people"
+        assert render_template_string(template) == "Iniciar sesión|2 personas"
+
+
+def test_macros_imported_without_context_translate_too(app):
+    from flask import render_template_string
+    from wtforms import Form, StringField
+
+    class Search(Form):
+        q = StringField("Search")
+
+    with app.test_request_context(headers={"Accept-Language": "es"}):
+        html = render_template_string(
+            '{% import "_macros/forms.html" as forms %}{{ forms.field(form.q) }}', form=Search()
+        )
+        assert "(opcional)" in html

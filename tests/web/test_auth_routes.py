@@ -215,3 +215,26 @@ def test_successful_logins_do_not_count_against_the_account_limit(app, client, m
     for _ in range(4):
         assert login(client, user.email).status_code == 302
         client.post("/logout")
+
+
+def test_a_page_reads_the_session_and_who_is_logged_in_with_one_query(client, login_as, count_queries):
+    login_as("liaison")
+    client.get("/account")  # warm: the first request of a client may set things up
+    with count_queries() as statements:
+        assert client.get("/account").status_code == 200
+    session_reads = [s for s in statements if "FROM web_session" in s]
+    assert len(session_reads) == 1
+    assert "user.email" in session_reads[0]
+    # No second query for the user: Flask-Login finds it in the identity map.
+    assert not [s for s in statements if "FROM user" in s and "web_session" not in s]
+
+
+def test_a_post_reads_its_session_apart_from_its_unit_of_work(app, client, login_as):
+    # A POST's session is read on a connection of its own (its transaction would otherwise take
+    # SQLite's write lock before the rate limiter counts the request): it still knows who it is.
+    me = login_as("liaison")
+    response = client.post("/language", data={"language": "es", "next": "/account"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(User, me.id).preferred_language == "es"
+    assert "Mi cuenta" in client.get("/account").get_data(as_text=True)

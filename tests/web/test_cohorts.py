@@ -650,3 +650,12 @@ def test_importing_a_workbook_works_like_a_csv(app, client, login_as):
     with app.app_context():
         application = db.session.scalars(select(Application)).one()
         assert (application.zip_code, application.group_type.value) == ("19104", "faith_group")
+
+
+def test_the_cohort_page_names_its_coordinators_alphabetically(app, client, login_as, make_user):
+    login_as("coordinator")
+    zoe = make_user(Role.COORDINATOR, full_name="Zoe Coordinator")
+    ana = make_user(Role.COORDINATOR, full_name="ana Coordinator")
+    cohort_id = make_cohort(app, "Named cohort", coordinator_ids=[zoe.id, ana.id])
+    html = client.get(f"/coordinator/cohorts/{cohort_id}").get_data(as_text=True)
+    assert "<dt>Coordinators</dt><dd>ana Coordinator, Zoe Coordinator</dd>" in html
