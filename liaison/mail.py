@@ -12,6 +12,8 @@ import logging
 import smtplib
 import ssl
 import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -63,28 +65,62 @@ def queue_mail(
 
 def deliver(message: OutgoingMail) -> None:
     """Send one message now, over SMTP or into the outbox folder."""
-    config = current_app.config
+    deliver_all([message])
+
+
+def deliver_all(messages: Sequence[OutgoingMail]) -> None:
+    """Send messages now: over one SMTP connection (a cohort's 500 certificates are one
+    connection, not 500), or into the outbox folder. A message that fails is logged and the
+    others still go: the change they announce is committed, a failed email must not undo it."""
+    if not messages:
+        return
+    if not current_app.config["MAIL_SERVER"]:
+        for message in messages:
+            _guarded(_write_to_outbox, message)
+        return
+    try:
+        with _smtp_connection() as smtp:
+            for message in messages:
+                _guarded(lambda message: smtp.send_message(_compose(message)), message)
+    except Exception as error:  # noqa: BLE001 - connecting or logging in failed: logged, never a 500
+        logger.error(
+            "mail server unavailable (%s: %s): %d messages not sent", type(error).__name__, error, len(messages)
+        )
+
+
+def _guarded(send: Callable[[OutgoingMail], Any], message: OutgoingMail) -> None:
+    try:
+        send(message)
+    except Exception as error:  # noqa: BLE001 - logged; the other messages still go
+        # The error's name only: SMTP errors quote the recipient's address, which logs never carry.
+        logger.error(
+            "mail delivery failed (%s): %r to user %s", type(error).__name__, message.subject, message.recipient_id
+        )
+    else:
+        logger.info("mail sent: %r to user %s", message.subject, message.recipient_id)
+
+
+def _compose(message: OutgoingMail) -> EmailMessage:
     email = EmailMessage()
-    email["From"] = config["MAIL_DEFAULT_SENDER"]
+    email["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     email["To"] = message.address
     email["Subject"] = message.subject
     email["Date"] = formatdate(localtime=False)
     email["Message-ID"] = make_msgid(domain="liaison.local")
     email.set_content(message.body)
-
-    if config["MAIL_SERVER"]:
-        _send_smtp(email)
-        logger.info("mail sent: %r to user %s", message.subject, message.recipient_id)
-    else:
-        outbox = Path(config["MAIL_OUTBOX_DIR"])
-        outbox.mkdir(parents=True, exist_ok=True)
-        # Time-ordered names, so the newest message sorts last.
-        path = outbox / f"{utcnow():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.eml"
-        path.write_bytes(bytes(email))
-        logger.info("mail written to outbox: %r to user %s", message.subject, message.recipient_id)
+    return email
 
 
-def _send_smtp(email: EmailMessage) -> None:
+def _write_to_outbox(message: OutgoingMail) -> None:
+    outbox = Path(current_app.config["MAIL_OUTBOX_DIR"])
+    outbox.mkdir(parents=True, exist_ok=True)
+    # Time-ordered names, so the newest message sorts last.
+    path = outbox / f"{utcnow():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.eml"
+    path.write_bytes(bytes(_compose(message)))
+
+
+@contextmanager
+def _smtp_connection() -> Iterator[smtplib.SMTP]:
     config = current_app.config
     context = ssl.create_default_context()
     smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
@@ -96,17 +132,12 @@ def _send_smtp(email: EmailMessage) -> None:
             smtp.starttls(context=context)
         if config["MAIL_USERNAME"]:
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        smtp.send_message(email)
+        yield smtp
 
 
 @event.listens_for(Session, "after_commit")
 def _send_after_commit(session: Session) -> None:
-    messages = session.info.pop(OUTBOX_KEY, [])
-    for message in messages:
-        try:
-            deliver(message)
-        except Exception:  # the change is committed; a failed email must not turn it into a 500
-            logger.exception("mail delivery failed: %r to user %s", message.subject, message.recipient_id)
+    deliver_all(session.info.pop(OUTBOX_KEY, []))
 
 
 @event.listens_for(Session, "after_rollback")

@@ -116,7 +116,11 @@ def _activate(certificate: Certificate, now: datetime) -> None:
     certificate.status = CertificateStatus.ACTIVE
     certificate.issued_at = now
     certificate.expires_at = now + _valid_for()
-    certificate.periods.append(CertificatePeriod(kind=PeriodKind.ISSUED, starts_at=now, ends_at=certificate.expires_at))
+    # Set from the period's side: appending to certificate.periods would first load the
+    # collection (a query per certificate when a cohort's are issued at once).
+    db.session.add(
+        CertificatePeriod(certificate=certificate, kind=PeriodKind.ISSUED, starts_at=now, ends_at=certificate.expires_at)
+    )
     queue_mail(
         address=certificate.user.email,
         recipient_id=certificate.user_id,
