@@ -9,7 +9,7 @@ from typing import Any
 from babel import Locale
 from babel.dates import DateTimePattern, get_date_format, get_datetime_format, get_time_format, parse_pattern
 from flask import Flask, current_app, g, request
-from flask_babel import _get_current_context, get_locale, get_timezone, get_translations
+from flask_babel import get_locale, get_timezone, get_translations
 from flask_login import current_user
 from jinja2 import pass_context
 
@@ -32,31 +32,16 @@ def select_locale() -> str:
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
 
-def current_translations() -> Any:
-    """The Translations of the current locale, kept in Flask-Babel's per-request context
-    together with the locale they belong to (force_locale swaps the locale, so the pair is
-    checked). Flask-Babel's own lookup walks the domain, the locale and a cache keyed by the
-    locale's name on every call: a quarter of a page's rendering time once a page has a few
-    dozen words to translate."""
-    context = _get_current_context()
-    if context is None:
-        return get_translations()
-    locale = getattr(context, "babel_locale", None) or get_locale()
-    cached = getattr(context, "liaison_translations", None)
-    if cached is not None and cached[0] is locale:
-        return cached[1]
-    translations = get_translations()
-    context.liaison_translations = (locale, translations)
-    return translations
-
-
-# The render context's name for the Translations (set by templating.inject_globals).
+# The render context's name for the Translations, looked up once per render by
+# templating.inject_globals. Flask-Babel's own template callables look them up on every `_()`,
+# walking the domain, the locale and a cache keyed by the locale's name: a quarter of a page's
+# rendering time once it has a few dozen words to translate.
 TEMPLATE_TRANSLATIONS = "page_translations"
 
 
 def _template_translations(context: Any) -> Any:
-    # Macros imported without context have no page_translations: they look them up.
-    return context.get(TEMPLATE_TRANSLATIONS) or current_translations()
+    # Macros imported without context have no page_translations: they ask Flask-Babel.
+    return context.get(TEMPLATE_TRANSLATIONS) or get_translations()
 
 
 def install_template_formatting(app: Flask) -> None:

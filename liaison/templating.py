@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from liaison.auth.models import Role
-from liaison.i18n import LANGUAGE_NAMES, TEMPLATE_TRANSLATIONS, current_translations
+from liaison.i18n import LANGUAGE_NAMES, TEMPLATE_TRANSLATIONS
 from liaison.training.content import localized
 from liaison.urls import RowUrl
 
@@ -143,7 +143,7 @@ def init_app(app: Flask) -> None:
     def inject_globals() -> dict[str, Any]:
         locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
         return {
-            TEMPLATE_TRANSLATIONS: current_translations(),
+            TEMPLATE_TRANSLATIONS: get_translations(),
             # Resolved once: the layout shows it three times.
             "program_name": str(program_name()),
             "city_name": current_app.config["CITY_NAME"],
