@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from datetime import datetime
 
 import pytest
@@ -445,22 +444,17 @@ def test_a_file_with_a_blocking_problem_imports_nothing(catalog):
     assert db.session.scalar(select(func.count()).select_from(BatchRow)) == 0
 
 
-def test_5000_rows_parse_and_import_quickly_in_a_fixed_number_of_queries(catalog, count_queries):
+def test_5000_rows_parse_and_import_in_a_fixed_number_of_queries(catalog, count_queries):
     liaison = factories.make_certified_liaison()
     batch = factories.make_batch(liaison)
     lines = [f"POTHOLE,{number} Cedar Ave,19143,Pothole number {number},Ana,yes," for number in range(5000)]
     data = csv_text(*lines).encode()
-    started = time.perf_counter()
     parsed = parse(data, catalog)
-    parsed_at = time.perf_counter()
     with count_queries() as queries:
         import_into_batch(liaison, batch, parsed)
         db.session.flush()
     db.session.commit()
-    finished = time.perf_counter()
     assert parsed.rows_with_problems == 0
     assert db.session.scalar(select(func.count()).select_from(BatchRow).where(BatchRow.batch_id == batch.id)) == 5000
     # lock, gate (a few), max position, the multi-row insert (batched by the driver), the batch update, audit.
     assert len(queries) < 30, len(queries)
-    print(f"parse {1000 * (parsed_at - started):.0f} ms, import {1000 * (finished - parsed_at):.0f} ms")
-    assert finished - started < 5

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 from datetime import timedelta
 
 import pypdf
@@ -396,18 +395,14 @@ def test_the_packet_takes_the_same_queries_whatever_the_number_of_requests(peopl
     assert packet.totals.filed > 100
 
 
-def test_a_packet_of_ten_thousand_requests_renders_in_a_few_seconds_with_capped_lists(people):
+def test_a_packet_of_ten_thousand_requests_caps_its_lists(people):
     me, services = people["liaison"], [people["pothole"], people["light"]]
     bulk_insert(me, services, 10_000)
     db.session.expire_all()
 
-    started = time.perf_counter()
     packet, data = packet_of(me, period_days=90)
-    elapsed = time.perf_counter() - started
 
     assert len(packet.overdue) == paper.OVERDUE_LIST_MAX
     assert packet.overdue_total > paper.OVERDUE_LIST_MAX
     assert packet.totals.filed > 2000
     assert f"and {packet.overdue_more} more requests open this long" in pdf_text(data)
-    # Measured 2.4-4.9 s on this machine type (shared with other test runs); the bound leaves room.
-    assert elapsed < 10, f"the packet took {elapsed:.2f} s"
