@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -274,3 +275,12 @@ def test_the_pdf_is_tagged_for_screen_readers_and_names_its_language(app_ctx):
     assert "/StructTreeRoot" in root
     assert root["/MarkInfo"]["/Marked"].value is True
     assert str(root["/Lang"]).startswith("en")
+
+
+def test_the_completion_sentence_is_not_broken_after_its_first_word(app_ctx):
+    # A sentence that only just fits the line: WeasyPrint once put "completed" alone on a line.
+    certificate = make_certificate("Marguerite Okonkwo-Lindqvist", cohort_name="Benchmark cohort")
+    data = pdf.render_certificate_pdf(certificate, base_url=BASE_URL)
+    layout = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True).stdout
+    [line] = [line for line in layout.decode().splitlines() if "completed" in line]
+    assert "completed the liaison training" in " ".join(line.split())
