@@ -119,7 +119,9 @@ def _activate(certificate: Certificate, now: datetime) -> None:
     # Set from the period's side: appending to certificate.periods would first load the
     # collection (a query per certificate when a cohort's are issued at once).
     db.session.add(
-        CertificatePeriod(certificate=certificate, kind=PeriodKind.ISSUED, starts_at=now, ends_at=certificate.expires_at)
+        CertificatePeriod(
+            certificate=certificate, kind=PeriodKind.ISSUED, starts_at=now, ends_at=certificate.expires_at
+        )
     )
     queue_mail(
         address=certificate.user.email,
