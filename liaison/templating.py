@@ -138,6 +138,10 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(audit_action_label, "audit_action")
     app.add_template_global(localized, "localized")
     app.add_template_global(page_links, "page_links")
+    from liaison.service_requests.forwarding import forwarding_stopped
+
+    # `sr is forwarding_stopped`: the one rule, shared with the forwarding worker and its retry view.
+    app.add_template_test(forwarding_stopped, "forwarding_stopped")
 
     @app.context_processor
     def inject_globals() -> dict[str, Any]:
