@@ -63,11 +63,6 @@ def queue_mail(
     return message
 
 
-def deliver(message: OutgoingMail) -> None:
-    """Send one message now, over SMTP or into the outbox folder."""
-    deliver_all([message])
-
-
 def deliver_all(messages: Sequence[OutgoingMail]) -> None:
     """Send messages now: over one SMTP connection (a cohort's 500 certificates are one
     connection, not 500), or into the outbox folder. A message that fails is logged and the
