@@ -20,9 +20,17 @@ run: deps translations
 	@echo "Liaison is at http://127.0.0.1:5000 (coordinator@example.org / liaison-demo)"
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
+# Both databases at once, one per core: the SQLite run shows its progress, the PostgreSQL run's
+# output follows when both are done (it is also kept in instance/test-postgresql.log).
 test: system-deps deps translations lint
-	$(BIN)/pytest --db=sqlite
-	$(BIN)/pytest --db=postgresql
+	@mkdir -p instance
+	@$(BIN)/pytest --db=postgresql -p no:cacheprovider --output=instance/test-results-postgresql \
+		> instance/test-postgresql.log 2>&1 & postgresql=$$!; \
+	trap 'kill $$postgresql 2>/dev/null' INT TERM; \
+	$(BIN)/pytest --db=sqlite; sqlite=$$?; \
+	wait $$postgresql; postgresql_status=$$?; \
+	echo; echo "=== PostgreSQL ==="; cat instance/test-postgresql.log; \
+	test $$sqlite -eq 0 && test $$postgresql_status -eq 0
 
 test-sqlite: deps translations
 	$(BIN)/pytest --db=sqlite

@@ -218,7 +218,7 @@ def test_a_coordinator_previews_the_quiz_and_publishes_and_the_demo_liaison_sees
     liaison_context = browser.new_context()
     try:
         liaison_page = liaison_context.new_page()
-        liaison_page.set_default_timeout(5_000)
+        liaison_page.set_default_timeout(20_000)
         log_in(liaison_page, live_server, LIAISON, assert_accessible)
         liaison_page.goto(live_server + "/training/")
         expect(liaison_page.get_by_role("link", name=TITLE)).to_be_visible()

@@ -331,7 +331,7 @@ def test_a_coordinator_moves_filed_requests_along_and_the_liaison_and_a_stranger
     context = browser.new_context()
     try:
         coordinator = context.new_page()
-        coordinator.set_default_timeout(5_000)
+        coordinator.set_default_timeout(20_000)
         log_in(coordinator, live_server, COORDINATOR)
         coordinator.get_by_role("link", name="Requests", exact=True).click()
         coordinator.get_by_label("Batch number").fill(str(batch_id))
@@ -373,7 +373,7 @@ def test_a_coordinator_moves_filed_requests_along_and_the_liaison_and_a_stranger
     stranger_context = browser.new_context()
     try:
         stranger = stranger_context.new_page()
-        stranger.set_default_timeout(5_000)
+        stranger.set_default_timeout(20_000)
         stranger.goto(status_url if status_url.startswith("http") else live_server + status_url)
         expect(stranger.locator("#request-state")).to_contain_text("In progress")
         html = stranger.content()

@@ -115,7 +115,7 @@ def revoke_in_the_browser(browser: Browser, live_server: str, code: str, assert_
     context = browser.new_context()
     try:
         coordinator = context.new_page()
-        coordinator.set_default_timeout(5_000)
+        coordinator.set_default_timeout(20_000)
         coordinator.goto(live_server + "/login")
         coordinator.locator("#email").fill(COORDINATOR)
         coordinator.locator("#password").fill(DEMO_PASSWORD)
@@ -182,7 +182,7 @@ def test_a_liaison_is_certified_a_stranger_verifies_and_sees_the_revocation(
     stranger_context = browser.new_context()
     try:
         stranger = stranger_context.new_page()
-        stranger.set_default_timeout(5_000)
+        stranger.set_default_timeout(20_000)
         stranger.goto(live_server + "/")
         stranger.get_by_role("link", name="Verify a certificate").click()
         stranger.wait_for_url(f"{live_server}/verify")

@@ -62,7 +62,7 @@ def test_a_liaison_disputes_a_closed_request_and_a_coordinator_sees_the_rate(
     context = browser.new_context()
     try:
         coordinator = context.new_page()
-        coordinator.set_default_timeout(5_000)
+        coordinator.set_default_timeout(20_000)
         log_in(coordinator, live_server, COORDINATOR)
         coordinator.goto(f"{live_server}/coordinator/requests/")
         coordinator.get_by_role("link", name="Dispute rates after closure").click()

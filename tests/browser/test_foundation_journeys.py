@@ -168,7 +168,7 @@ def test_spanish_chosen_before_logging_in_stays_after_logging_in(
 
     log_in(page, LIAISON)
     page.wait_for_url(live_server + "/liaison")
-    # The page has loaded: no need to wait the default 5 s for a text that is not coming.
+    # The page has loaded: no need to wait the default 10 s for a text that is not coming.
     expect(page.locator("html")).to_have_attribute("lang", "es", timeout=500)
     expect(page.get_by_role("heading", level=1)).to_have_text(
         spanish("Hello, %(name)s") % {"name": LIAISON_NAME}, timeout=500

@@ -67,7 +67,7 @@ def test_a_coordinator_moves_requests_in_bulk_and_the_liaison_and_a_stranger_see
     context = browser.new_context()
     try:
         coordinator = context.new_page()
-        coordinator.set_default_timeout(5_000)
+        coordinator.set_default_timeout(20_000)
         log_in(coordinator, live_server, COORDINATOR)
         coordinator.get_by_role("link", name="Requests", exact=True).click()
         coordinator.wait_for_url(re.compile(r"/coordinator/requests/"))
@@ -113,7 +113,7 @@ def test_a_coordinator_moves_requests_in_bulk_and_the_liaison_and_a_stranger_see
     stranger_context = browser.new_context()
     try:
         stranger = stranger_context.new_page()
-        stranger.set_default_timeout(5_000)
+        stranger.set_default_timeout(20_000)
         stranger.goto(f"{live_server}/status/{first_token}")
         expect(stranger.locator("#request-state")).to_contain_text("Closed")
         expect(stranger.locator("#request-facts")).to_contain_text("4500 block of Larchwood Ave")
