@@ -116,15 +116,15 @@ def _reference_pdf(name: str, code: str) -> int:
     return len(HTML(string=html).write_pdf(font_config=font_configuration()))
 
 
-def _warm(render: Any) -> tuple[float, float]:
-    """Median wall and CPU ms of WARM_RUNS renders."""
+def _warm(render: Any) -> tuple[list[float], list[float]]:
+    """Wall and CPU ms of each of WARM_RUNS renders."""
     wall, cpu = [], []
     for _ in range(WARM_RUNS):
         started, started_cpu = time.perf_counter(), time.process_time()
         render()
         wall.append((time.perf_counter() - started) * 1000)
         cpu.append((time.process_time() - started_cpu) * 1000)
-    return statistics.median(wall), statistics.median(cpu)
+    return wall, cpu
 
 
 def _worker_start(root: str, warm_id: int) -> None:
@@ -254,16 +254,12 @@ def measure(size: int, processes: int) -> int:
             started = time.perf_counter()
             first_size = _render(certificates[0])
             first_ms = (time.perf_counter() - started) * 1000
-            warm, warm_cpu = [], []
-            for _ in range(WARM_RUNS):
-                started, started_cpu = time.perf_counter(), time.process_time()
-                _render(certificates[1])
-                warm.append((time.perf_counter() - started) * 1000)
-                warm_cpu.append((time.process_time() - started_cpu) * 1000)
+            warm, warm_cpu = _warm(lambda: _render(certificates[1]))
             warm_ms = statistics.median(warm)
             name, code = certificates[1].user.full_name, certificates[1].code
             _reference_pdf(name, code)
-            reference_ms, reference_cpu_ms = _warm(lambda: _reference_pdf(name, code))
+            reference, reference_cpu = _warm(lambda: _reference_pdf(name, code))
+            reference_ms, reference_cpu_ms = statistics.median(reference), statistics.median(reference_cpu)
 
             started = time.perf_counter()
             sequential_bytes = sum(_render(certificate) for certificate in certificates)
