@@ -46,6 +46,12 @@ def verify_url(certificate: Certificate) -> str:
     return url_for("certificates.verify", code=certificate.code, _external=True)
 
 
+def verify_address() -> str:
+    """Where to type a code, as printed under the QR code: the verify form's address without its
+    scheme (`city.example.org/verify`), short enough for one line."""
+    return url_for("certificates.verify_form", _external=True).split("://", 1)[-1]
+
+
 def qr_svg(payload: str) -> str:
     """An inline SVG QR code (error correction M) for `payload`."""
     # A fixed mask pattern: any of the eight is a valid code for every reader, and scoring all
@@ -67,7 +73,7 @@ def certificate_html(certificate: Certificate) -> str:
         cohort_name=certificate.cohort.name if certificate.cohort is not None else "",
         issued_on=format_date(certificate.issued_at, "long") if certificate.issued_at else "",
         expires_on=format_date(certificate.expires_at, "long") if certificate.expires_at else "",
-        verify_url=link,
+        verify_address=verify_address(),
         qr_code=qr_svg(link),
         language=str(get_locale() or "en").replace("_", "-"),
     )

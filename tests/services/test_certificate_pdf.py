@@ -7,13 +7,14 @@ import re
 import subprocess
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pypdf
 import pytest
 import segno
 from flask import url_for
+from flask_babel import force_locale
 
 from liaison.auth.models import Role
 from liaison.certificates import pdf
@@ -123,6 +124,36 @@ def test_the_pdf_shows_the_name_the_code_the_program_and_the_cohort(app_ctx):
     assert certificate.code in text
     assert "Neighborhood Liaison Program" in text
     assert "Eastside spring cohort" in text
+
+
+def issued_in_march(certificate: Certificate) -> Certificate:
+    """Noon in Philadelphia, so the printed dates are the same in every time zone's evening."""
+    certificate.issued_at = datetime(2026, 3, 14, 16, 0, tzinfo=UTC)
+    certificate.expires_at = datetime(2027, 3, 14, 16, 0, tzinfo=UTC)
+    db.session.commit()
+    return certificate
+
+
+def test_the_pdf_gives_the_dates_and_where_to_type_the_code_each_on_one_line(app_ctx):
+    certificate = issued_in_march(make_certificate("Marguerite Okonkwo-Lindqvist"))
+    data = pdf.render_certificate_pdf(certificate, base_url=BASE_URL)
+
+    layout = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True).stdout
+    lines = [" ".join(line.split()) for line in layout.decode().splitlines()]
+    assert "Issued on March 14, 2026" in lines
+    assert "Valid until March 14, 2027" in lines
+    # The address of the form to type a code in, for readers without a QR scanner.
+    assert any(line.endswith("Verify at localhost/verify") for line in lines)
+
+
+def test_in_spanish_the_dates_and_the_address_are_spanish_too(app_ctx):
+    certificate = issued_in_march(make_certificate("Marguerite Okonkwo-Lindqvist"))
+    with force_locale("es"):
+        text = pdf_text(pdf.render_certificate_pdf(certificate, base_url=BASE_URL))
+
+    assert "Emitido el 14 de marzo de 2026" in text
+    assert "Vigente hasta el 14 de marzo de 2027" in text
+    assert "Verifíquelo en localhost/verify" in text
 
 
 def test_a_cohort_shared_by_worker_processes_gets_each_persons_pdf_in_order(app_ctx, monkeypatch):
