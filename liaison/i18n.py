@@ -132,8 +132,8 @@ def _babel_apply(pattern: DateTimePattern, locale: Locale, value: datetime) -> s
 
 def format_datetime(value: datetime | None, format: str = "medium") -> str:
     """Flask-Babel's `datetimeformat` (the request's locale and the program's time zone, same
-    text, tested field by field), at a fifth of the cost: a list page formats one or two dates
-    per row."""
+    text, tested for every hour of a year), at about a third of the cost (13 µs a date instead
+    of 43): a list page formats one or two dates per row."""
     if value is None:
         return ""
     if value.tzinfo is None:
