@@ -89,9 +89,10 @@ def _datetime_pattern(locale: str, format: str) -> DateTimePattern:
     return parse_pattern(glue.replace("{0}", time_pattern).replace("{1}", date_pattern))
 
 
-# Fields of the standard patterns (both languages) computed straight from the datetime; Babel's
-# DateTimeFormat dispatches every field through several method calls. Any other field (a time
-# zone name, an era...) leaves the whole pattern to Babel.
+# The fields of the short and medium patterns (both languages) and of numeric custom ones,
+# computed straight from the datetime; Babel's DateTimeFormat dispatches every field through
+# several method calls. Any other field (a month's or a day's full name, a time zone) leaves the
+# whole pattern to Babel, as the long and full formats do.
 _FIELDS: dict[str, Callable[[Locale], Callable[[datetime], str]]] = {
     "y": lambda _: lambda value: str(value.year),
     "yy": lambda _: lambda value: f"{value.year % 100:02d}",
@@ -99,12 +100,9 @@ _FIELDS: dict[str, Callable[[Locale], Callable[[datetime], str]]] = {
     "M": lambda _: lambda value: str(value.month),
     "MM": lambda _: lambda value: f"{value.month:02d}",
     "MMM": lambda locale: lambda value: locale.months["format"]["abbreviated"][value.month],
-    "MMMM": lambda locale: lambda value: locale.months["format"]["wide"][value.month],
     "d": lambda _: lambda value: str(value.day),
     "dd": lambda _: lambda value: f"{value.day:02d}",
-    "EEEE": lambda locale: lambda value: locale.days["format"]["wide"][value.weekday()],
     "h": lambda _: lambda value: str(value.hour % 12 or 12),
-    "hh": lambda _: lambda value: f"{value.hour % 12 or 12:02d}",
     "H": lambda _: lambda value: str(value.hour),
     "HH": lambda _: lambda value: f"{value.hour:02d}",
     "mm": lambda _: lambda value: f"{value.minute:02d}",
