@@ -8,6 +8,9 @@ measures with wrk:
 - the training page (`/training/`) as one liaison,
 - the quiz page (`/training/attempts/<id>`) of that liaison's open attempt,
 - the cohort roster (`/coordinator/cohorts/<id>`, 50 rows per page, with the training column),
+  served as coordinators get it (rendered once per data version, liaison/page_cache.py: every
+  request after the first finds it rendered) and by a second app server with the cache off
+  (PAGE_CACHE_ENTRIES=0: rendered on every request, as the first view after any change is),
 
 printing requests/s, p50/p99 latency, the SQL statements each page runs (counted once per page
 with the Flask test client and a before_cursor_execute listener) and whether each page reaches
@@ -58,7 +61,7 @@ ACCOUNTS = {"coordinator": COORDINATOR_EMAIL, "liaison": LIAISON_EMAIL}
 @dataclass(frozen=True)
 class TrainingPage:
     label: str
-    server: str  # "app" or "bare"
+    server: str  # "app", "app-uncached" (PAGE_CACHE_ENTRIES=0: for figures, no target) or "bare"
     path: str
     account: str | None
     expect: str
@@ -457,6 +460,8 @@ def _print_rows(rows: list[Row]) -> list[Row]:
             verdict = "met" if row.ratio >= TARGET_RATIO else "BELOW"
             if not row.ratio >= TARGET_RATIO:
                 below.append(row)
+        elif row.page.server == "app-uncached":
+            verdict = "(figure)"
         lines.append(
             (
                 row.page.label,
@@ -517,21 +522,40 @@ def run(
             "coordinator",
             "required modules",
         ),
+        TrainingPage(
+            "  same, cache off (after a change)",
+            "app-uncached",
+            f"/coordinator/cohorts/{seeded['cohort_id']}",
+            "coordinator",
+            "required modules",
+        ),
     ]
-    counted = json.loads(
-        _run_child(instance, "queries", *(f"{p.account}:{p.path}" for p in pages if p.server == "app"))
+    uncached = servers.Instance(root=instance.root, env={**instance.env, "PAGE_CACHE_ENTRIES": "0"})
+    envs = {"app": instance, "app-uncached": uncached}
+    counted = {
+        name: json.loads(_run_child(env, "queries", *(f"{p.account}:{p.path}" for p in pages if p.server == name)))
+        for name, env in envs.items()
+    }
+    by_name: dict[str, servers.Server] = {"bare": bare}
+    for name, env in envs.items():
+        by_name[name] = stack.enter_context(
+            servers.gunicorn(f"training-{name}", "wsgi:app", env=env.env, log_dir=folder, ready_path="/healthz")
+        )
+    app = by_name["app"]
+    print(
+        f"  app: gunicorn -w 2 -b 127.0.0.1:{app.port} wsgi:app (its own instance); the same with"
+        f" PAGE_CACHE_ENTRIES=0: port {by_name['app-uncached'].port}; bare: port {bare.port}"
     )
-    app = stack.enter_context(
-        servers.gunicorn("training-app", "wsgi:app", env=instance.env, log_dir=folder, ready_path="/healthz")
-    )
-    print(f"  app: gunicorn -w 2 -b 127.0.0.1:{app.port} wsgi:app (its own instance); bare: port {bare.port}")
-    cookies = {account: client.log_in(servers.HOST, app.port, email, PASSWORD) for account, email in ACCOUNTS.items()}
-    pgids = {app.process.pid, bare.process.pid}
-    by_name = {"app": app, "bare": bare}
+    cookies = {
+        (name, account): client.log_in(servers.HOST, by_name[name].port, email, PASSWORD)
+        for name in envs
+        for account, email in ACCOUNTS.items()
+    }
+    pgids = {server.process.pid for server in by_name.values()}
     rows = []
     for page in pages:
-        cookie = cookies[page.account] if page.account else None
-        queries = len(counted[page.path]) if page.server == "app" else None
+        cookie = cookies[page.server, page.account] if page.account else None
+        queries = len(counted[page.server][page.path]) if page.server in envs else None
         # The reference right before each page: on a shared machine the load changes from run to run.
         bare_row = _measure(reference, bare, None, args, tool=tool, root=root, pgids=pgids, queries=None)
         row = _measure(page, by_name[page.server], cookie, args, tool=tool, root=root, pgids=pgids, queries=queries)
@@ -554,24 +578,28 @@ def run(
         " not counted), after a warm-up:"
     )
     for page in pages:
-        if page.server == "app":
-            statements = counted[page.path]
-            print(f"    {page.path}: {len(statements)}")
+        if page.server in envs:
+            statements = counted[page.server][page.path]
+            print(f"    {page.path}{' (cache off)' if page.server == 'app-uncached' else ''}: {len(statements)}")
             for statement, seen in collections.Counter(" ".join(s.split())[:110] for s in statements).items():
                 print(f"      {seen} x {statement}")
-    cpu_ms = json.loads(
-        _run_child(instance, "cpu", *(f"{p.account}:{p.path}" for p in pages if p.server == "app"))
-        .strip()
-        .splitlines()[-1]
-    )
+    cpu_ms = {
+        name: json.loads(
+            _run_child(env, "cpu", *(f"{p.account}:{p.path}" for p in pages if p.server == name))
+            .strip()
+            .splitlines()[-1]
+        )
+        for name, env in envs.items()
+    }
     print(
         f"  in-process CPU per GET (test client, best of 7 runs, the bare {reference.path} route: "
-        f"{cpu_ms['bare']:.2f} ms):"
+        f"{cpu_ms['app']['bare']:.2f} ms):"
     )
     for page in pages:
-        if page.server == "app":
-            ratio = cpu_ms["bare"] / cpu_ms[page.path]
-            print(f"    {page.label:<32} {cpu_ms[page.path]:6.2f} ms   vs bare {ratio:.2f}")
+        if page.server in envs:
+            figures = cpu_ms[page.server]
+            ratio = figures["bare"] / figures[page.path]
+            print(f"    {page.label:<32} {figures[page.path]:6.2f} ms   vs bare {ratio:.2f}")
     if below:
         print()
         print("  below the target: " + ", ".join(row.page.label for row in below))

@@ -98,6 +98,7 @@ def _init_extensions(app: Flask) -> None:
     from liaison import (
         database,
         models,  # noqa: F401 - every table in the metadata
+        page_cache,
         ratelimit,  # noqa: F401 - registers the database:// limiter storage
     )
     from liaison.auth.sessions import DatabaseSessionInterface, session_user_unknown
@@ -110,6 +111,7 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         configure_engine(db.engine)
     database.init_app(app)
+    page_cache.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

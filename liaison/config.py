@@ -142,6 +142,8 @@ class Config:
 
     # Seconds a client is told to wait when the database does not answer.
     DATABASE_RETRY_AFTER = 30
+    # Rendered page parts each process keeps (liaison/page_cache.py); 0 turns the cache off.
+    PAGE_CACHE_ENTRIES = _env_int("PAGE_CACHE_ENTRIES", 256)
     # Strict-Transport-Security is only sent by production (behind HTTPS).
     HSTS_SECONDS = 0
 

@@ -11,6 +11,7 @@ from liaison.enrollment.models import (
     TrainingSession,
     cohort_coordinator,
 )
+from liaison.page_cache import DataVersion
 from liaison.ratelimit import RateLimitCounter
 from liaison.service_requests.models import (
     BatchRow,
@@ -33,6 +34,7 @@ __all__ = [
     "CertificateReminder",
     "Choice",
     "Cohort",
+    "DataVersion",
     "Membership",
     "Module",
     "ModuleRead",

@@ -7,11 +7,12 @@ from pathlib import PurePath
 from typing import Any
 
 from flask import Blueprint, current_app, flash, has_request_context, redirect, render_template, request, url_for
+from flask_babel import get_locale, get_timezone, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, or_, select
 
+from liaison import page_cache
 from liaison.auth.models import Role, User
 from liaison.db_types import utcnow
 from liaison.enrollment import roster_io, services
@@ -216,7 +217,30 @@ def archive(cohort_id: int) -> Any:
 @bp.get("/<int:cohort_id>")
 @coordinator_required
 def detail(cohort_id: int) -> Any:
+    """The cohort page (facts, sessions, roster), or its roster alone for htmx's search and pages.
+
+    Either is rendered once per data version (liaison/page_cache.py) for a given query string
+    and language: coordinators page and search back and forth through a roster that changes far
+    less often than it is looked at, and 50 rows with their training are most of the page's work.
+    """
     cohort = services.get_cohort(cohort_id)
+    fragment = is_htmx()
+    key = (
+        "cohorts.detail",
+        cohort.id,
+        fragment,
+        tuple(sorted(request.args.items(multi=True))),
+        str(get_locale()),
+        str(get_timezone()),
+        request.script_root,
+    )
+    body = page_cache.cached(key, lambda: _render_detail(cohort, fragment=fragment))
+    if fragment:
+        return body
+    return render_template("cohorts/detail.html", cohort=cohort, body=body)
+
+
+def _render_detail(cohort: Cohort, *, fragment: bool) -> str:
     filters = RosterFilterForm(request.args)
     filters.validate()
     page = RosterPagination(
@@ -235,12 +259,12 @@ def detail(cohort_id: int) -> Any:
         "filters": filters,
         **_labels(),
     }
-    if is_htmx():
+    if fragment:
         return render_template("cohorts/_roster.html", **context)
     # Unfiltered, the roster's count is the number of active members: no second count.
     unfiltered = not filters.ended.data and not filters.q.data
     return render_template(
-        "cohorts/detail.html",
+        "cohorts/_detail.html",
         members=page.total if unfiltered else services.active_member_count(cohort.id),
         coordinator_names=services.coordinator_names(cohort.id),
         sessions=cohort_sessions(cohort.id),

@@ -26,6 +26,7 @@ from liaison.enrollment.models import (
 )
 from liaison.exports import XLSX_MIMETYPE
 from liaison.extensions import db
+from tests.conftest import login
 
 HTMX = {"HX-Request": "true"}
 
@@ -376,7 +377,7 @@ def test_the_roster_runs_the_same_queries_for_10_or_120_people_and_pages_by_50(a
     large_members = add_members(app, large, 120, prefix="Large", password_hash="x")
     # Every liaison's training progress is on the roster too (the "Training" column).
     _training_for(app, _member_user_ids(app, small_members + large_members))
-    client.get(f"/coordinator/cohorts/{small}")  # the first page view after login also saves the session
+    client.get("/coordinator/cohorts/")  # the first page view after login also saves the session
     with count_queries() as small_queries:
         small_page = client.get(f"/coordinator/cohorts/{small}")
     with count_queries() as large_queries:
@@ -391,6 +392,111 @@ def test_the_roster_runs_the_same_queries_for_10_or_120_people_and_pages_by_50(a
     assert "4 of 4 required modules" in large_page.get_data(as_text=True)
     assert "0 of 4 required modules" in large_page.get_data(as_text=True)
     assert len(small_queries) == len(large_queries) == len(last_page_queries), large_queries
+    # Seen again with nothing changed, the page is the one rendered before (liaison/page_cache.py):
+    # the session and user, the cohort, and the data version.
+    with count_queries() as repeat_queries:
+        repeat = client.get(f"/coordinator/cohorts/{large}")
+    assert repeat.get_data(as_text=True) == large_page.get_data(as_text=True)
+    assert len(repeat_queries) == 3, repeat_queries
+
+
+def _roster_row(html: str, name: str) -> str:
+    match = re.search(r'<tr id="member-\d+">(?:(?!</tr>).)*?' + re.escape(name) + r".*?</tr>", html, re.S)
+    return match.group(0) if match else ""
+
+
+def _cell(row: str, label: str) -> str:
+    match = re.search(rf'data-label="{label}"[^>]*>(.*?)</t[dh]>', row, re.S)
+    return re.sub(r"<[^>]+>", " ", match.group(1)).split() if match else []
+
+
+def test_the_roster_seen_again_shows_every_change_made_since(app, client, login_as, make_user):
+    """The page is reused between changes (liaison/page_cache.py); no kind of change is missed."""
+    coordinator = login_as("coordinator")
+    cohort_id = make_cohort(app, "Harbor cohort")
+    member = make_user(Role.LIAISON, full_name="Lucia Serrano")
+    with app.test_request_context():
+        db.session.add(Membership(cohort_id=cohort_id, user_id=member.id))
+        db.session.commit()
+    _training_for(app, [])  # four published modules with quizzes, nobody's progress yet
+    url = f"/coordinator/cohorts/{cohort_id}"
+
+    def row() -> str:
+        return _roster_row(client.get(url).get_data(as_text=True), "Lucia Serrano")
+
+    first = row()
+    assert _cell(first, "Last login") == ["Never"]
+    assert "0 of 4 required modules" in first
+    assert _cell(first, "Sessions attended") == ["0"]
+    assert row() == first  # nothing changed: the same rows
+
+    # The liaison logs in.
+    assert login(app.test_client(), member.email).status_code == 302
+    assert _cell(row(), "Last login") != ["Never"]
+
+    # She reads a module and passes its quiz.
+    from liaison.training import services as training_services
+    from liaison.training.models import Module
+
+    with app.test_request_context():
+        user = db.session.get(User, member.id)
+        module = db.session.scalars(select(Module).order_by(Module.position)).first()
+        training_services.mark_read(user, module)
+        attempt = training_services.start_attempt(user, module.quiz, language="en")
+        answers = {q["key"]: [c["key"] for c in q["choices"] if c["correct"]] for q in attempt.snapshot}
+        training_services.submit_attempt(user, attempt.id, answers)
+        db.session.commit()
+    assert "1 of 4 required modules" in row()
+
+    # The coordinator takes a module out of the curriculum.
+    with app.test_request_context():
+        actor = db.session.get(User, coordinator.id)
+        last = db.session.scalars(select(Module).order_by(Module.position.desc())).first()
+        training_services.set_module_published(actor, last, False)
+        db.session.commit()
+    assert "1 of 3 required modules" in row()
+
+    # She attends a session.
+    with app.test_request_context():
+        actor = db.session.get(User, coordinator.id)
+        starts = utcnow() - timedelta(days=1)
+        session = training.schedule_session(
+            actor,
+            db.session.get(Cohort, cohort_id),
+            training.SessionInput(
+                "Orientation", SessionKind.IN_PERSON, starts, starts + timedelta(hours=2), location="Library"
+            ),
+        )
+        db.session.flush()
+        training.set_attendance(actor, session, member.id, True)
+        db.session.commit()
+    page = client.get(url).get_data(as_text=True)
+    assert "Orientation" in page
+    assert "1 present" in page
+    assert _cell(_roster_row(page, "Lucia Serrano"), "Sessions attended") == ["1"]
+
+    # Her name is corrected, and the cohort renamed.
+    with app.test_request_context():
+        db.session.get(User, member.id).full_name = "Lucía Serrano"
+        db.session.get(Cohort, cohort_id).name = "Harbor cohort 2027"
+        db.session.commit()
+    page = client.get(url).get_data(as_text=True)
+    assert "Lucía Serrano" in page
+    assert "Lucia Serrano" not in page
+    assert "Harbor cohort 2027" in page
+
+    # The roster alone, as htmx asks for it, is kept apart from the page, and changes too.
+    fragment = client.get(url + "?q=Luc", headers=HTMX).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<div id="roster-results">')
+    assert "Lucía Serrano" in fragment
+    with app.test_request_context():
+        services.withdraw_member(
+            db.session.get(User, coordinator.id), db.session.scalar(select(Membership)), "Moved away"
+        )
+        db.session.commit()
+    fragment = client.get(url + "?q=Luc", headers=HTMX).get_data(as_text=True)
+    assert "Lucía Serrano" not in fragment
+    assert "Nobody on this roster matches your search." in fragment
 
 
 # Moving and withdrawing ----------------------------------------------------------------------
