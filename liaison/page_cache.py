@@ -34,7 +34,9 @@ from typing import Any
 
 from flask import current_app
 from markupsafe import Markup
-from sqlalchemy import Integer, String, TextClause, event, insert, inspect, select, update
+from sqlalchemy import Integer, String, TextClause, event, insert, inspect, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.util import find_tables
@@ -127,7 +129,11 @@ def _on_execute(state: Any) -> None:
 def _replace_token(session: Session) -> None:
     session.flush()  # the commit's own flush would come after this event
     if session.info.pop(_CHANGED, False):
-        session.execute(update(DataVersion).where(DataVersion.id == 1).values(token=new_token()))
+        # An upsert: a database whose row went missing (emptied by hand) gets it back.
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        token = new_token()
+        statement = insert(DataVersion).values(id=1, token=token)
+        session.execute(statement.on_conflict_do_update(index_elements=[DataVersion.id], set_={"token": token}))
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -18,14 +18,11 @@ from liaison.urls import RowUrl
 
 @dataclass(frozen=True)
 class NavItem:
-    """One entry of the primary navigation."""
+    """One entry of the primary navigation: its words (translated), link and endpoint."""
 
-    label: Any
+    label: str
+    url: str
     endpoint: str
-
-    @property
-    def url(self) -> str:
-        return url_for(self.endpoint)
 
     @property
     def current(self) -> bool:
@@ -75,26 +72,52 @@ def navigation() -> list[NavItem]:
     """The primary navigation for whoever is logged in (none for visitors)."""
     if g.get("database_unavailable") or not current_user.is_authenticated:
         return []
-    if current_user.role == Role.COORDINATOR:
-        items = [
-            NavItem(_l("Dashboard"), "main.coordinator_dashboard"),
-            NavItem(_l("Applications"), "queue.index"),
-            NavItem(_l("Cohorts"), "cohorts.index"),
-            NavItem(_l("Training"), "authoring.index"),
-            NavItem(_l("Certificates"), "certificate_admin.index"),
-            NavItem(_l("Requests"), "request_queue.index"),
-            NavItem(_l("Service catalog"), "catalog.index"),
+    role, is_admin = current_user.role, current_user.is_admin
+    key = ("navigation", request.script_root, str(get_locale()), role, is_admin)
+    cache = _layout_cache()
+    items = cache.get(key)
+    if items is None:
+        items = cache[key] = _navigation(role, is_admin)
+    return items  # type: ignore[no-any-return]
+
+
+def _navigation(role: Role, is_admin: bool) -> list[NavItem]:
+    if role == Role.COORDINATOR:
+        entries = [
+            (_l("Dashboard"), "main.coordinator_dashboard"),
+            (_l("Applications"), "queue.index"),
+            (_l("Cohorts"), "cohorts.index"),
+            (_l("Training"), "authoring.index"),
+            (_l("Certificates"), "certificate_admin.index"),
+            (_l("Requests"), "request_queue.index"),
+            (_l("Service catalog"), "catalog.index"),
         ]
-        if current_user.is_admin:
-            items.append(NavItem(_l("Accounts"), "accounts.index"))
+        if is_admin:
+            entries.append((_l("Accounts"), "accounts.index"))
     else:
-        items = [
-            NavItem(_l("My dashboard"), "main.liaison_dashboard"),
-            NavItem(_l("Training"), "training.index"),
-            NavItem(_l("My requests"), "my_requests.index"),
+        entries = [
+            (_l("My dashboard"), "main.liaison_dashboard"),
+            (_l("Training"), "training.index"),
+            (_l("My requests"), "my_requests.index"),
         ]
-    items.append(NavItem(_l("My account"), "auth.account"))
-    return items
+    entries.append((_l("My account"), "auth.account"))
+    return [NavItem(str(label), url_for(endpoint), endpoint) for label, endpoint in entries]
+
+
+def layout_url(endpoint: str, **values: Any) -> str:
+    """`url_for` for the links every page's layout repeats (stylesheets, scripts, the language
+    and logout forms): built once per process for each script root, not on every page."""
+    key = ("url", request.script_root, endpoint, *sorted(values.items()))
+    cache = _layout_cache()
+    url = cache.get(key)
+    if url is None:
+        url = cache[key] = url_for(endpoint, **values)
+    return url  # type: ignore[no-any-return]
+
+
+def _layout_cache() -> dict[Any, Any]:
+    # Per app; its keys are the handful of script roots, languages and roles there are.
+    return current_app.extensions.setdefault("layout_cache", {})  # type: ignore[no-any-return]
 
 
 AUDIT_ACTIONS: dict[str, Any] = {
@@ -138,6 +161,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(audit_action_label, "audit_action")
     app.add_template_global(localized, "localized")
     app.add_template_global(page_links, "page_links")
+    app.add_template_global(layout_url, "layout_url")
     from liaison.service_requests.forwarding import forwarding_stopped
 
     # `sr is forwarding_stopped`: the one rule, shared with the forwarding worker and its retry view.

@@ -9,11 +9,12 @@ explanation (SECURITY.md: quiz pages never contain answers).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from babel.lists import format_list
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
@@ -29,6 +30,7 @@ from liaison.training import grading, services
 from liaison.training.content import current_language, localized, render_markdown
 from liaison.training.forms import ActionForm, AnswersForm
 from liaison.training.models import AttemptStatus, Module, Quiz, QuizAttempt
+from liaison.urls import RowUrl
 
 bp = Blueprint("training", __name__)
 bp.after_request(add_vary_header)
@@ -38,11 +40,48 @@ bp.after_request(add_vary_header)
 # The module list -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class ModuleLine:
+    """A module of the list as the template shows it, built in Python once per module (a
+    url_for, two translations and a plural per module cost more in the template than the rest)."""
+
+    item: services.ModuleProgress
+    url: str
+    title: str
+    summary: str
+    minutes: str
+    best_score: str  # "" before any attempt
+
+
+def _module_lines(progress: services.Progress) -> list[ModuleLine]:
+    url = RowUrl("training.module", "module_id")
+    language = current_language()
+    best_score = _("Best score %(score)d%%")  # no values given: the translated pattern itself
+    minutes: dict[int, str] = {}
+    lines = []
+    for item in progress.modules:
+        module = item.module
+        estimate = module.estimated_minutes
+        if estimate not in minutes:
+            minutes[estimate] = ngettext("about %(num)d minute", "about %(num)d minutes", estimate)
+        lines.append(
+            ModuleLine(
+                item,
+                url(module.id),
+                localized(module.title, language),
+                localized(module.summary, language),
+                minutes[estimate],
+                "" if item.best_score is None else best_score % {"score": item.best_score},
+            )
+        )
+    return lines
+
+
 @bp.get("/")
 @liaison_required
 def index() -> Any:
     progress = services.progress_for(acting_user())
-    return render_template("training/index.html", progress=progress)
+    return render_template("training/index.html", progress=progress, lines=_module_lines(progress))
 
 
 # Reading a module ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from liaison.audit import AuditEvent, record_event
 from liaison.auth.models import User
 from liaison.enrollment.services import CohortInput, create_cohort
 from liaison.extensions import db
-from liaison.page_cache import PageCache, cached, current_token
+from liaison.page_cache import DataVersion, PageCache, cached, current_token
 from tests import factories
 
 
@@ -130,3 +130,15 @@ def test_the_tables_a_cohort_page_reads_are_all_watched(app, client, login_as):
         cohort_id = cohort.id
     assert client.get(f"/coordinator/cohorts/{cohort_id}").status_code == 200
     assert client.get(f"/coordinator/cohorts/{cohort_id}?q=a", headers={"HX-Request": "true"}).status_code == 200
+
+
+def test_a_missing_version_row_turns_caching_off_until_the_next_write_restores_it(app_ctx):
+    db.session.execute(db.delete(DataVersion))
+    db.session.commit()
+    calls: list[str] = []
+    cached(("names",), _renderer(calls))
+    cached(("names",), _renderer(calls))
+    assert calls == ["render", "render"]
+    factories.make_liaison(full_name="Yusuf Ali")
+    db.session.commit()
+    assert current_token() is not None
