@@ -10,8 +10,8 @@ again).
 
 What counts as a write is seen at the ORM session, where the app makes all its changes: objects
 flushed, and INSERT, UPDATE and DELETE statements it executes (a raw SQL text that writes counts
-too, whatever its table). Writes to IGNORED_TABLES, which no cached part shows and which change
-on almost every request (sessions, rate-limit counters, audit events), leave the token alone.
+too, whatever its table). Writes to IGNORED_TABLES, which no cached part shows (sessions,
+rate-limit counters, audit events, service requests, certificates...), leave the token alone.
 Writes made on a bare engine connection (the session store, the rate limiter, migrations) are not
 seen: a deployment restarts its processes after migrating.
 
@@ -96,6 +96,11 @@ def current_token() -> str | None:
     return db.session.execute(select(DataVersion.token).where(DataVersion.id == 1)).scalar()
 
 
+def read_version() -> str | None:
+    """The token to pass to `cached`, read before the part's data (None when caching is off)."""
+    return current_token() if current_app.extensions["page_cache"].entries > 0 else None
+
+
 # Seeing writes ----------------------------------------------------------------------------------
 
 
@@ -177,16 +182,19 @@ def init_app(app: Any) -> None:
     app.extensions["page_cache"] = PageCache(app.config.get("PAGE_CACHE_ENTRIES", 256))
 
 
-def cached(key: tuple[Hashable, ...], render: Callable[[], str]) -> Markup:
+def cached(key: tuple[Hashable, ...], render: Callable[[], str], *, token: str | None = None) -> Markup:
     """The part `render` makes for `key`, rendered again only when the data version has changed.
 
     `key` names everything other than the database that the part depends on (the page, its
     filters, the language and time zone); `render` must read only the database besides that.
-    The token is read before `render` runs, so a part is never filed under a version newer than
-    the data it was rendered from.
+    The token must be read before anything the part shows, so that a part is never filed under a
+    version newer than its data (on PostgreSQL each statement sees the latest commit): a view
+    that loads rows for the part before calling this passes the token it read first.
     """
     cache: PageCache = current_app.extensions["page_cache"]
-    token = current_token() if cache.entries > 0 else None
+    token = token or read_version()
+    if token is None:  # caching off, or no version row
+        return _rendered(render)
     if token is None:
         return _rendered(render)
     full_key = (token, *key)

@@ -223,6 +223,7 @@ def detail(cohort_id: int) -> Any:
     and language: coordinators page and search back and forth through a roster that changes far
     less often than it is looked at, and 50 rows with their training are most of the page's work.
     """
+    token = page_cache.read_version()  # before the cohort: the page shows it
     cohort = services.get_cohort(cohort_id)
     fragment = is_htmx()
     key = (
@@ -234,7 +235,7 @@ def detail(cohort_id: int) -> Any:
         str(get_timezone()),
         request.script_root,
     )
-    body = page_cache.cached(key, lambda: _render_detail(cohort, fragment=fragment))
+    body = page_cache.cached(key, lambda: _render_detail(cohort, fragment=fragment), token=token)
     if fragment:
         return body
     return render_template("cohorts/detail.html", cohort=cohort, body=body)
