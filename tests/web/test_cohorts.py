@@ -369,6 +369,11 @@ def _member_user_ids(app, membership_ids: list[int]) -> list[int]:
         return list(db.session.scalars(select(Membership.user_id).where(Membership.id.in_(membership_ids))))
 
 
+def _main(response) -> str:
+    html = response.get_data(as_text=True)
+    return html[html.index("<main") : html.index("</main>")]
+
+
 def test_the_roster_runs_the_same_queries_for_10_or_120_people_and_pages_by_50(app, client, login_as, count_queries):
     login_as("coordinator")
     small = make_cohort(app, "Small", capacity=200)
@@ -396,7 +401,7 @@ def test_the_roster_runs_the_same_queries_for_10_or_120_people_and_pages_by_50(a
     # the session and user, the cohort, and the data version.
     with count_queries() as repeat_queries:
         repeat = client.get(f"/coordinator/cohorts/{large}")
-    assert repeat.get_data(as_text=True) == large_page.get_data(as_text=True)
+    assert _main(repeat) == _main(large_page)  # (the layout's CSRF token is signed with the time)
     assert len(repeat_queries) == 3, repeat_queries
 
 
