@@ -72,7 +72,10 @@ def test_a_coordinator_moves_requests_in_bulk_and_the_liaison_and_a_stranger_see
         coordinator.get_by_role("link", name="Requests", exact=True).click()
         coordinator.wait_for_url(re.compile(r"/coordinator/requests/"))
         coordinator.get_by_label("Search").fill("larchwood")
-        expect(coordinator.locator("#request-results")).to_contain_text("1 request")
+        # Wait for the search's own URL (htmx pushes it after the swap): a click while the swap is
+        # on its way is undone by that push. "1 request" alone would also match "21 requests".
+        coordinator.wait_for_url(re.compile(r"[?&]q=larchwood"))
+        expect(coordinator.locator("#request-results")).to_contain_text(re.compile(r"(?<!\d)1 request\b"))
         coordinator.get_by_label("Search").fill("")
         coordinator.get_by_label("Service").select_option(str(service_type_id))
         expect(coordinator.locator("#request-results")).to_contain_text("3 requests")
@@ -102,7 +105,10 @@ def test_a_coordinator_moves_requests_in_bulk_and_the_liaison_and_a_stranger_see
     page.wait_for_url(re.compile(r"/requests/$"))
     assert_accessible(page)
     page.get_by_label("Search").fill("larchwood")
-    expect(page.locator("#request-results")).to_contain_text("1 request")
+    # Wait for the search's own URL (htmx pushes it after the swap): a click while the swap is
+    # on its way is undone by that push. "1 request" alone would also match "21 requests".
+    page.wait_for_url(re.compile(r"[?&]q=larchwood"))
+    expect(page.locator("#request-results")).to_contain_text(re.compile(r"(?<!\d)1 request\b"))
     page.get_by_role("link", name=f"#{first_id}", exact=True).click()
     expect(page.locator("#request-history")).to_contain_text("Crew scheduled for Tuesday")
     expect(page.locator("#request-history")).to_contain_text("Closed")
